@@ -1,0 +1,46 @@
+# The commands a person runs. `make run` and `make test` work on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MODEL_DIR ?= models/current
+# Train on the original data when a user has put it in data/, else on generated demo data.
+TRAIN_DATA ?= $(if $(wildcard data/Loan.csv),data/Loan.csv,data/synthetic.csv)
+
+.PHONY: help install model run test lint clean
+
+help:
+	@echo "make run    set up, train a model if there is none, serve on http://127.0.0.1:8000"
+	@echo "make test   run the whole test suite"
+	@echo "make lint   ruff and mypy"
+	@echo "make model  (re)train the model bundle in $(MODEL_DIR) from $(TRAIN_DATA)"
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[train,dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+data/synthetic.csv: | $(VENV)/.installed
+	$(BIN)/python -m training synth --rows 10000 --out $@
+
+$(MODEL_DIR)/manifest.json: | $(VENV)/.installed $(TRAIN_DATA)
+	$(BIN)/python -m training train --data $(TRAIN_DATA) --out $(MODEL_DIR)
+
+model: | $(VENV)/.installed $(TRAIN_DATA)
+	$(BIN)/python -m training train --data $(TRAIN_DATA) --out $(MODEL_DIR)
+
+run: $(MODEL_DIR)/manifest.json
+	MODEL_URI=$(MODEL_DIR) $(BIN)/python -m lambda_app
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) models data/synthetic.csv data/synthetic.csv.json .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,35 @@
+"""The ASGI server command (`python -m lambda_app`): what `make run` and the ECS image run."""
+
+from __future__ import annotations
+
+import sys
+
+import uvicorn
+
+from lambda_app.bundle import BundleError
+from lambda_app.settings import cpu_workers, get_settings
+
+
+def main() -> int:
+    settings = get_settings()
+    workers = settings.workers or cpu_workers()
+    try:
+        # Verify the bundle once up front so a bad one stops here with a readable
+        # message, instead of every worker process failing in turn.
+        from lambda_app.app import create_app, load_scorer
+
+        scorer = load_scorer(settings)
+    except BundleError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    common = dict(host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
+                  proxy_headers=True, timeout_graceful_shutdown=30)
+    if workers == 1:
+        uvicorn.run(create_app(settings, scorer), **common)  # type: ignore[arg-type]
+    else:
+        uvicorn.run("lambda_app.app:create_app", factory=True, workers=workers, **common)  # type: ignore[arg-type]
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

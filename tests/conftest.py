@@ -1,0 +1,85 @@
+"""Shared fixtures: a small model bundle trained once per session on generated data."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from lambda_app.scoring import Scorer
+from training import synth
+from training.dataset import read_applicants
+from training.train import TrainConfig, train_bundle
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data" / "loan_train.csv"
+FAST = TrainConfig(params={"iterations": 150, "learning_rate": 0.15, "depth": 6, "loss_function": "RMSE"})
+
+
+@pytest.fixture(scope="session")
+def synthetic_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return synth.write(2000, tmp_path_factory.mktemp("data") / "synthetic.csv", seed=7)
+
+
+@pytest.fixture(scope="session")
+def bundle_dir(tmp_path_factory: pytest.TempPathFactory, synthetic_csv: Path) -> Path:
+    out = tmp_path_factory.mktemp("bundle")
+    train_bundle(read_applicants(synthetic_csv), out, FAST)
+    return out
+
+
+@pytest.fixture(scope="session")
+def scorer(bundle_dir: Path) -> Scorer:
+    return Scorer.load(bundle_dir)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_file():
+        pytest.skip(f"shared training data not present at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture()
+def applicant() -> dict[str, object]:
+    from lambda_app.schema import Applicant
+
+    return dict(Applicant.model_config["json_schema_extra"]["examples"][0])  # type: ignore[index]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_server(bundle_dir: Path) -> Iterator[str]:
+    """The ECS entry point (`python -m lambda_app`) on a free loopback port."""
+    port = free_port()
+    env = {**os.environ, "MODEL_URI": str(bundle_dir), "PORT": str(port), "WORKERS": "1", "HOST": "127.0.0.1"}
+    proc = subprocess.Popen([sys.executable, "-m", "lambda_app"], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {proc.stdout.read().decode() if proc.stdout else ''}")
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        raise RuntimeError("server did not become healthy in 30 s")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)

@@ -1,0 +1,87 @@
+"""Reading a labelled applicant CSV, validated row by row against the schema."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from pydantic import ValidationError
+
+from lambda_app.bundle import DataInfo, file_sha256
+from lambda_app.schema import FEATURES, TARGET, Applicant
+
+MAX_REPORTED = 10
+
+
+class DataError(ValueError):
+    """The CSV does not match the applicant schema; the message names rows and columns."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    frame: pd.DataFrame  # the schema's columns in order, plus the target when labelled
+    info: DataInfo
+
+
+def read_applicants(path: Path, labelled: bool = True) -> Dataset:
+    """Every row checked: errors name the CSV line and column, never a traceback.
+    Columns beyond the schema (the original Loan.csv has derived ones) are ignored."""
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        header = reader.fieldnames or []
+        needed = [*FEATURES, TARGET] if labelled else list(FEATURES)
+        missing = [c for c in needed if c not in header]
+        if missing:
+            raise DataError(f"{path}: missing column(s) {', '.join(missing)}")
+        records: list[dict[str, object]] = []
+        problems: list[str] = []
+        for line, row in enumerate(reader, start=2):
+            try:
+                record: dict[str, object] = Applicant.model_validate_strings(
+                    {c: row[c] for c in FEATURES}
+                ).model_dump()
+            except ValidationError as e:
+                problems += [
+                    f"line {line}, column {err['loc'][0]}: {err['msg']} (got {row.get(str(err['loc'][0]))!r})"
+                    for err in e.errors()
+                ]
+                record = {}
+            if labelled:
+                target = _finite(row[TARGET])
+                if target is None:
+                    problems.append(f"line {line}, column {TARGET}: not a finite number (got {row[TARGET]!r})")
+                record[TARGET] = target
+            if len(problems) >= MAX_REPORTED:
+                break
+            records.append(record)
+    if problems:
+        raise DataError(f"{path}: invalid rows (first {len(problems)} problems shown):\n  " + "\n  ".join(problems))
+    if not records:
+        raise DataError(f"{path}: no data rows")
+    frame = pd.DataFrame.from_records(records, columns=needed)
+    return Dataset(frame, DataInfo(source=_source(path), file=path.name, rows=len(frame), sha256=file_sha256(path)))
+
+
+def _finite(text: str | None) -> float | None:
+    try:
+        value = float(text or "")
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _source(path: Path) -> str:
+    """Where the rows came from: the generator leaves a sidecar describing itself."""
+    sidecar = path.with_suffix(path.suffix + ".json")
+    if sidecar.is_file():
+        meta = json.loads(sidecar.read_text())
+        return f"synthetic (python -m training synth, seed {meta.get('seed')}, {meta.get('rows')} rows)"
+    if path.name == "Loan.csv":
+        return "Financial Risk for Loan Approval (original Loan.csv)"
+    return f"file {path.name}"
