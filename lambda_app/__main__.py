@@ -22,8 +22,13 @@ def main() -> int:
     except BundleError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    common = dict(host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
-                  proxy_headers=True, timeout_graceful_shutdown=30)
+    common = dict(
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+        timeout_graceful_shutdown=30,
+    )
     if workers == 1:
         uvicorn.run(create_app(settings, scorer), **common)  # type: ignore[arg-type]
     else:

@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from pydantic import BaseModel
 
 from lambda_app.schema import Applicant
 from lambda_app.scoring import Scorer
 from lambda_app.settings import Settings, get_settings
-from pydantic import BaseModel
 
 
 class ScoreOut(BaseModel):

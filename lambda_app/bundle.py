@@ -56,6 +56,8 @@ class Manifest(BaseModel):
     params: dict[str, Any] = {}
     bands: list[Band] = []
     score_range: tuple[float, float]
+    score_quantiles: list[float] = []  # percentiles 0..100 of the model's scores on its training data
+    typical_applicant: dict[str, Any] = {}  # median / most common value of each field in the training data
     library_versions: dict[str, str]
     code_version: str = "unknown"
 
@@ -87,7 +89,9 @@ def read_manifest(directory: Path) -> Manifest:
     try:
         manifest = Manifest.model_validate_json(path.read_bytes())
     except ValidationError as e:
-        raise BundleError(f"Model bundle at {directory} has an unreadable {MANIFEST}: {e.errors()[0]['msg']}. {hint}") from None
+        raise BundleError(
+            f"Model bundle at {directory} has an unreadable {MANIFEST}: {e.errors()[0]['msg']}. {hint}"
+        ) from None
     if manifest.format != FORMAT:
         raise BundleError(f"Model bundle format {manifest.format} is not supported (expected {FORMAT}). {hint}")
     model_path = directory / manifest.model_file

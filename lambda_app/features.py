@@ -42,9 +42,7 @@ _BY_NAME = {d.name: d for d in DERIVED}
 
 def model_row(applicant: Mapping[str, Any], columns: Sequence[str]) -> list[Any]:
     """One applicant as the model's input row, in the model's column order."""
-    return [
-        _BY_NAME[c].compute(applicant) if c in _BY_NAME else applicant[c] for c in columns
-    ]
+    return [_BY_NAME[c].compute(applicant) if c in _BY_NAME else applicant[c] for c in columns]
 
 
 def add_derived(frame: Any, columns: Sequence[str]) -> Any:

@@ -45,18 +45,33 @@ class Applicant(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "Age": 45, "AnnualIncome": 48000, "CreditScore": 580,
-                    "EmploymentStatus": "Employed", "EducationLevel": "Bachelor",
-                    "Experience": 20, "LoanAmount": 22000, "LoanDuration": 48,
-                    "MaritalStatus": "Married", "NumberOfDependents": 1,
-                    "HomeOwnershipStatus": "Mortgage", "CreditCardUtilizationRate": 0.27,
-                    "NumberOfOpenCreditLines": 3, "NumberOfCreditInquiries": 1,
-                    "BankruptcyHistory": 0, "LoanPurpose": "Home",
-                    "PreviousLoanDefaults": 0, "PaymentHistory": 24,
-                    "LengthOfCreditHistory": 15, "SavingsAccountBalance": 3000,
-                    "CheckingAccountBalance": 1100, "TotalAssets": 61000,
-                    "TotalLiabilities": 22000, "UtilityBillsPaymentHistory": 0.82,
-                    "JobTenure": 5, "InterestRate": 0.236, "MonthlyLoanPayment": 730.0,
+                    "Age": 45,
+                    "AnnualIncome": 48000,
+                    "CreditScore": 580,
+                    "EmploymentStatus": "Employed",
+                    "EducationLevel": "Bachelor",
+                    "Experience": 20,
+                    "LoanAmount": 22000,
+                    "LoanDuration": 48,
+                    "MaritalStatus": "Married",
+                    "NumberOfDependents": 1,
+                    "HomeOwnershipStatus": "Mortgage",
+                    "CreditCardUtilizationRate": 0.27,
+                    "NumberOfOpenCreditLines": 3,
+                    "NumberOfCreditInquiries": 1,
+                    "BankruptcyHistory": 0,
+                    "LoanPurpose": "Home",
+                    "PreviousLoanDefaults": 0,
+                    "PaymentHistory": 24,
+                    "LengthOfCreditHistory": 15,
+                    "SavingsAccountBalance": 3000,
+                    "CheckingAccountBalance": 1100,
+                    "TotalAssets": 61000,
+                    "TotalLiabilities": 22000,
+                    "UtilityBillsPaymentHistory": 0.82,
+                    "JobTenure": 5,
+                    "InterestRate": 0.236,
+                    "MonthlyLoanPayment": 730.0,
                     "TotalDebtToIncomeRatio": 0.31,
                 }
             ]
@@ -110,9 +125,7 @@ class FieldSpec:
 def _spec(name: str) -> FieldSpec:
     info = Applicant.model_fields[name]
     choices: tuple[str, ...] = tuple(get_args(info.annotation)) if _is_literal(info.annotation) else ()
-    kind: Literal["int", "float", "category"] = (
-        "category" if choices else "int" if info.annotation is int else "float"
-    )
+    kind: Literal["int", "float", "category"] = "category" if choices else "int" if info.annotation is int else "float"
     lo = next((m.ge for m in info.metadata if isinstance(m, Ge)), None)
     hi = next((m.le for m in info.metadata if isinstance(m, Le)), None)
     extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}

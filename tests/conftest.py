@@ -65,8 +65,9 @@ def live_server(bundle_dir: Path) -> Iterator[str]:
     """The ECS entry point (`python -m lambda_app`) on a free loopback port."""
     port = free_port()
     env = {**os.environ, "MODEL_URI": str(bundle_dir), "PORT": str(port), "WORKERS": "1", "HOST": "127.0.0.1"}
-    proc = subprocess.Popen([sys.executable, "-m", "lambda_app"], env=env, cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lambda_app"], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -45,13 +45,22 @@ def main(argv: list[str] | None = None) -> int:
             start = time.perf_counter()
             exclude = tuple(x.strip() for x in args.exclude.split(",") if x.strip())
             manifest = train_bundle(read_applicants(args.data), args.out, TrainConfig(seed=args.seed, exclude=exclude))
-            print(json.dumps({"version": manifest.version, "out": str(args.out), "data": manifest.data.source,
-                              "holdout": manifest.metrics["holdout"],
-                              "seconds": round(time.perf_counter() - start, 1)}, indent=2))
+            print(
+                json.dumps(
+                    {
+                        "version": manifest.version,
+                        "out": str(args.out),
+                        "data": manifest.data.source,
+                        "holdout": manifest.metrics["holdout"],
+                        "seconds": round(time.perf_counter() - start, 1),
+                    },
+                    indent=2,
+                )
+            )
         elif args.command == "evaluate":
             scorer = Scorer.load(args.model)
             frame = read_applicants(args.data).frame
-            scores = scorer.score(frame.drop(columns=[TARGET]).to_dict("records"))
+            scores = scorer.score(frame.drop(columns=[TARGET]).to_dict("records"))  # type: ignore[arg-type]
             print(json.dumps({"model_version": scorer.version, **regression_metrics(frame[TARGET], scores)}, indent=2))
     except (DataError, BundleError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -43,9 +43,7 @@ def read_applicants(path: Path, labelled: bool = True) -> Dataset:
         problems: list[str] = []
         for line, row in enumerate(reader, start=2):
             try:
-                record: dict[str, object] = Applicant.model_validate_strings(
-                    {c: row[c] for c in FEATURES}
-                ).model_dump()
+                record: dict[str, object] = Applicant.model_validate_strings({c: row[c] for c in FEATURES}).model_dump()
             except ValidationError as e:
                 problems += [
                     f"line {line}, column {err['loc'][0]}: {err['msg']} (got {row.get(str(err['loc'][0]))!r})"

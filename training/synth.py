@@ -28,12 +28,18 @@ def generate(rows: int, seed: int = 42) -> pd.DataFrame:
     n = rows
     age = np.clip(rng.normal(40, 12, n), 18, 80).round().astype(int)
     education = _choice(rng, "EducationLevel", [0.30, 0.20, 0.30, 0.15, 0.05], n)
-    edu_rank = pd.Series(education).map({"High School": 0, "Associate": 1, "Bachelor": 2, "Master": 3, "Doctorate": 4}).to_numpy()
+    edu_rank = (
+        pd.Series(education)
+        .map({"High School": 0, "Associate": 1, "Bachelor": 2, "Master": 3, "Doctorate": 4})
+        .to_numpy()
+    )
     experience = np.clip(age - 18 - edu_rank * 2 + rng.integers(-3, 4, n), 0, None).astype(int)
     employment = _choice(rng, "EmploymentStatus", [0.85, 0.08, 0.07], n)
-    income = np.clip(
-        np.exp(rng.normal(10.6 + 0.12 * edu_rank + 0.012 * experience, 0.45, n)), 15000, 450000
-    ).round().astype(int)
+    income = (
+        np.clip(np.exp(rng.normal(10.6 + 0.12 * edu_rank + 0.012 * experience, 0.45, n)), 15000, 450000)
+        .round()
+        .astype(int)
+    )
     marital = _choice(rng, "MaritalStatus", [0.30, 0.50, 0.15, 0.05], n)
     dependents = rng.choice(6, size=n, p=[0.28, 0.27, 0.2, 0.13, 0.08, 0.04])
     home = _choice(rng, "HomeOwnershipStatus", [0.2, 0.4, 0.3, 0.1], n)
@@ -42,10 +48,15 @@ def generate(rows: int, seed: int = 42) -> pd.DataFrame:
     utilization = np.clip(rng.beta(2, 5, n), 0.001, 0.95)
     defaults = (rng.random(n) < 0.10).astype(int)
     bankruptcy = (rng.random(n) < 0.05).astype(int)
-    credit_score = np.clip(
-        rng.normal(575 + 2.5 * (payment_history - 24) - 60 * utilization - 40 * defaults - 50 * bankruptcy, 45, n),
-        340, 712,
-    ).round().astype(int)
+    credit_score = (
+        np.clip(
+            rng.normal(575 + 2.5 * (payment_history - 24) - 60 * utilization - 40 * defaults - 50 * bankruptcy, 45, n),
+            340,
+            712,
+        )
+        .round()
+        .astype(int)
+    )
     duration = rng.choice(np.arange(12, 121, 12), size=n, p=[0.1, 0.15, 0.2, 0.2, 0.1, 0.1, 0.05, 0.04, 0.03, 0.03])
     loan = np.clip(np.exp(rng.normal(10.0, 0.55, n)) * (income / 50000) ** 0.3, 3500, 185000).round().astype(int)
     rate = np.clip(0.30 - 0.00025 * (credit_score - 340) + rng.normal(0, 0.02, n), 0.11, 0.45)
@@ -72,22 +83,33 @@ def generate(rows: int, seed: int = 42) -> pd.DataFrame:
     )
     frame = pd.DataFrame(
         {
-            "Age": age, "AnnualIncome": income, "CreditScore": credit_score,
-            "EmploymentStatus": employment, "EducationLevel": education, "Experience": experience,
-            "LoanAmount": loan, "LoanDuration": duration, "MaritalStatus": marital,
-            "NumberOfDependents": dependents, "HomeOwnershipStatus": home,
+            "Age": age,
+            "AnnualIncome": income,
+            "CreditScore": credit_score,
+            "EmploymentStatus": employment,
+            "EducationLevel": education,
+            "Experience": experience,
+            "LoanAmount": loan,
+            "LoanDuration": duration,
+            "MaritalStatus": marital,
+            "NumberOfDependents": dependents,
+            "HomeOwnershipStatus": home,
             "CreditCardUtilizationRate": utilization.round(6),
             "NumberOfOpenCreditLines": rng.poisson(3, n).clip(0, 13),
             "NumberOfCreditInquiries": rng.poisson(1, n).clip(0, 7),
-            "BankruptcyHistory": bankruptcy, "LoanPurpose": purpose, "PreviousLoanDefaults": defaults,
+            "BankruptcyHistory": bankruptcy,
+            "LoanPurpose": purpose,
+            "PreviousLoanDefaults": defaults,
             "PaymentHistory": payment_history,
             "LengthOfCreditHistory": np.clip(rng.integers(1, 30, n), 1, np.maximum(age - 17, 1)),
             "SavingsAccountBalance": np.clip(np.exp(rng.normal(8.0, 1.2, n)), 73, 200000).round().astype(int),
             "CheckingAccountBalance": np.clip(np.exp(rng.normal(7.0, 1.1, n)), 24, 52000).round().astype(int),
-            "TotalAssets": assets, "TotalLiabilities": liabilities,
+            "TotalAssets": assets,
+            "TotalLiabilities": liabilities,
             "UtilityBillsPaymentHistory": utility.round(6),
             "JobTenure": np.clip(rng.poisson(5, n), 0, np.maximum(experience, 0)).astype(int),
-            "InterestRate": rate.round(6), "MonthlyLoanPayment": payment.round(4),
+            "InterestRate": rate.round(6),
+            "MonthlyLoanPayment": payment.round(4),
             "TotalDebtToIncomeRatio": dti.round(6),
             TARGET: np.clip(risk, 28, 84).round(1),
         }
@@ -99,5 +121,7 @@ def write(rows: int, out: Path, seed: int = 42) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     generate(rows, seed).to_csv(out, index=False)
     # The sidecar is how training knows (and its manifest says) the data was synthetic.
-    out.with_suffix(out.suffix + ".json").write_text(json.dumps({"generator": "training.synth", "seed": seed, "rows": rows}) + "\n")
+    out.with_suffix(out.suffix + ".json").write_text(
+        json.dumps({"generator": "training.synth", "seed": seed, "rows": rows}) + "\n"
+    )
     return out

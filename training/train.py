@@ -17,7 +17,7 @@ from catboost import CatBoostRegressor
 
 from lambda_app.bundle import MODEL_FILE, Band, Manifest, file_sha256, schema_sha256, write_manifest
 from lambda_app.features import add_derived, categorical_indices, model_columns
-from lambda_app.schema import TARGET
+from lambda_app.schema import FIELDS, TARGET, Applicant
 from training.dataset import Dataset
 from training.metrics import regression_metrics
 
@@ -73,12 +73,35 @@ def bands_from(scores: np.ndarray) -> list[Band]:
     return [Band(name=n, lower=lo, upper=hi) for n, lo, hi in zip(BAND_NAMES, edges[:-1], edges[1:], strict=True)]
 
 
+def typical_applicant(frame: pd.DataFrame) -> dict[str, Any]:
+    """The median applicant (most common category): the UI's default form values."""
+    typical: dict[str, Any] = {}
+    for spec in FIELDS:
+        column = frame[spec.name]
+        if spec.kind == "category":
+            typical[spec.name] = str(column.mode().iloc[0])
+        elif spec.kind == "int":
+            typical[spec.name] = round(float(column.median()))
+        else:
+            typical[spec.name] = round(float(column.median()), 4)
+    return Applicant.model_validate(typical).model_dump()
+
+
 def code_version() -> str:
     try:
-        sha = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True,
-                             check=True, cwd=Path(__file__).parent).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "lambda_app", "training"],
-                               capture_output=True, text=True, cwd=Path(__file__).parent).stdout.strip()
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "lambda_app", "training"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent,
+        ).stdout.strip()
         return sha + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -110,12 +133,22 @@ def train_bundle(data: Dataset, out: Path, config: TrainConfig = TrainConfig()) 
         categorical_features=[c for i, c in enumerate(model.feature_names_) if i in model.get_cat_feature_indices()],
         excluded_features=list(config.exclude),
         data=data.info,
-        metrics={"holdout": holdout_metrics, "holdout_share": config.holdout, "train_fit": regression_metrics(data.frame[TARGET], fitted)},
+        metrics={
+            "holdout": holdout_metrics,
+            "holdout_share": config.holdout,
+            "train_fit": regression_metrics(data.frame[TARGET], fitted),
+        },
         params={**config.params, "seed": config.seed},
         bands=bands_from(fitted),
         score_range=(float(data.frame[TARGET].min()), float(data.frame[TARGET].max())),
-        library_versions={"catboost": catboost.__version__, "numpy": np.__version__, "pandas": pd.__version__,
-                          "python": platform.python_version()},
+        score_quantiles=[round(float(q), 3) for q in np.quantile(fitted, np.linspace(0, 1, 101))],
+        typical_applicant=typical_applicant(data.frame),
+        library_versions={
+            "catboost": catboost.__version__,
+            "numpy": np.__version__,
+            "pandas": pd.__version__,
+            "python": platform.python_version(),
+        },
         code_version=code_version(),
     )
     write_manifest(out, manifest)

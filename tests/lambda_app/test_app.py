@@ -24,8 +24,17 @@ def test_scores_an_applicant(client: TestClient, scorer: Scorer, applicant: dict
 
 
 def test_riskier_applicant_scores_higher(client: TestClient, applicant: dict[str, object]) -> None:
-    risky = {**applicant, "PreviousLoanDefaults": 1, "BankruptcyHistory": 1, "CreditScore": 360, "TotalDebtToIncomeRatio": 1.2}
-    assert client.post("/v1/score", json=risky).json()["risk_score"] > client.post("/v1/score", json=applicant).json()["risk_score"]
+    risky = {
+        **applicant,
+        "PreviousLoanDefaults": 1,
+        "BankruptcyHistory": 1,
+        "CreditScore": 360,
+        "TotalDebtToIncomeRatio": 1.2,
+    }
+    assert (
+        client.post("/v1/score", json=risky).json()["risk_score"]
+        > client.post("/v1/score", json=applicant).json()["risk_score"]
+    )
 
 
 def test_bad_field_gets_422_naming_it(client: TestClient, applicant: dict[str, object]) -> None:

@@ -67,3 +67,14 @@ def test_bands_cover_the_whole_line(scorer: Scorer) -> None:
     assert band_of(-1e9, bands) == "low" and band_of(1e9, bands) == "very high"
     cut = bands[1].lower
     assert cut is not None and band_of(cut, bands) == "medium" and band_of(cut - 0.01, bands) == "low"
+
+
+def test_typical_applicant_is_valid_and_scores(scorer: Scorer) -> None:
+    typical = scorer.manifest.typical_applicant
+    assert set(typical) == set(scorer.manifest.features) and scorer.score([typical])[0] > 0
+
+
+def test_percentile_orders_scores(scorer: Scorer) -> None:
+    lo, hi = scorer.manifest.score_range
+    assert scorer.percentile(lo - 1000) == 0 and scorer.percentile(hi + 1000) == 100
+    assert scorer.percentile(scorer.manifest.score_quantiles[50]) == pytest.approx(50, abs=2)

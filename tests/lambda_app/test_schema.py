@@ -7,7 +7,13 @@ from lambda_app.schema import CATEGORICAL, FEATURES, FIELDS, PROTECTED, SPECS, A
 def test_schema_has_the_28_documented_inputs() -> None:
     assert len(FEATURES) == 28
     assert "RiskScore" not in FEATURES
-    assert set(CATEGORICAL) == {"EmploymentStatus", "EducationLevel", "MaritalStatus", "HomeOwnershipStatus", "LoanPurpose"}
+    assert set(CATEGORICAL) == {
+        "EmploymentStatus",
+        "EducationLevel",
+        "MaritalStatus",
+        "HomeOwnershipStatus",
+        "LoanPurpose",
+    }
     assert set(PROTECTED) == {"Age", "MaritalStatus"}
 
 
@@ -23,8 +29,16 @@ def test_example_is_valid(applicant: dict[str, object]) -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("Age", 12), ("Age", "45"), ("Age", 45.5), ("CreditScore", 900), ("EmploymentStatus", "Retired"),
-     ("InterestRate", float("nan")), ("TotalDebtToIncomeRatio", float("inf")), ("BankruptcyHistory", 2)],
+    [
+        ("Age", 12),
+        ("Age", "45"),
+        ("Age", 45.5),
+        ("CreditScore", 900),
+        ("EmploymentStatus", "Retired"),
+        ("InterestRate", float("nan")),
+        ("TotalDebtToIncomeRatio", float("inf")),
+        ("BankruptcyHistory", 2),
+    ],
 )
 def test_bad_values_are_rejected_naming_the_field(applicant: dict[str, object], field: str, value: object) -> None:
     applicant[field] = value

@@ -33,5 +33,5 @@ def test_bad_cell_is_reported_with_line_and_column(tmp_path: Path) -> None:
 
 def test_missing_column_is_named(tmp_path: Path) -> None:
     generate(5).drop(columns=["Age"]).to_csv(tmp_path / "x.csv", index=False)
-    with pytest.raises(DataError, match="missing column.*Age"):
+    with pytest.raises(DataError, match=r"missing column.*Age"):
         read_applicants(tmp_path / "x.csv")
