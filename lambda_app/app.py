@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
         description="Predicts a loan applicant's risk score (higher is riskier).",
     )
     app.state.scorer = scorer
+    app.state.settings = settings
 
     @app.get("/health", tags=["ops"])
     def health() -> dict[str, Any]:

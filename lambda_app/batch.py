@@ -1,0 +1,116 @@
+"""Batches of applicants: per-row validation, CSV in and out.
+
+A batch is not all-or-nothing: every row is validated on its own, valid rows are scored,
+and each invalid row is reported by its index with the fields at fault, so one typo does
+not block a thousand applications. Callers that need all-or-nothing check `failed`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from lambda_app.schema import FEATURES, Applicant
+from lambda_app.scoring import Scorer
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Row:
+    """One batch row: a validated applicant, or what is wrong with it."""
+
+    index: int
+    applicant: dict[str, Any] | None
+    errors: tuple[FieldError, ...] = ()
+
+
+@dataclass(frozen=True)
+class Scored:
+    index: int
+    risk_score: float | None = None
+    risk_band: str | None = None
+    errors: tuple[FieldError, ...] = field(default_factory=tuple)
+
+
+class CsvError(ValueError):
+    """The CSV as a whole is unusable (not text, no header, missing columns)."""
+
+
+def field_errors(e: ValidationError) -> tuple[FieldError, ...]:
+    return tuple(FieldError(".".join(str(p) for p in err["loc"]) or "(row)", err["msg"]) for err in e.errors())
+
+
+def validate_records(records: Iterable[Any]) -> list[Row]:
+    """JSON records, each validated strictly on its own."""
+    rows = []
+    for i, record in enumerate(records):
+        try:
+            rows.append(Row(i, Applicant.model_validate(record).model_dump()))
+        except ValidationError as e:
+            rows.append(Row(i, None, field_errors(e)))
+    return rows
+
+
+def validate_strings(records: Iterable[Mapping[str, str]]) -> list[Row]:
+    """Text records (CSV, form posts): numbers are parsed from their text, nothing else coerced."""
+    rows = []
+    for i, record in enumerate(records):
+        try:
+            rows.append(Row(i, Applicant.model_validate_strings(dict(record)).model_dump()))
+        except ValidationError as e:
+            rows.append(Row(i, None, field_errors(e)))
+    return rows
+
+
+def read_csv(data: bytes, max_rows: int) -> list[Row]:
+    """Rows of a CSV with (at least) the schema's columns; other columns are ignored."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise CsvError("the file is not UTF-8 text") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = reader.fieldnames or []
+    missing = [c for c in FEATURES if c not in header]
+    if not header or missing:
+        raise CsvError(f"missing column(s): {', '.join(missing)}")
+    records = []
+    for record in reader:
+        if len(records) == max_rows:
+            raise CsvError(f"more than {max_rows} rows; split the file")
+        records.append({c: record[c] if record[c] is not None else "" for c in FEATURES})
+    return validate_strings(records)
+
+
+def score_rows(scorer: Scorer, rows: Sequence[Row]) -> list[Scored]:
+    """Scores in input order; one model call for all valid rows."""
+    valid = [r for r in rows if r.applicant is not None]
+    scores = iter(scorer.score([r.applicant for r in valid if r.applicant is not None]))
+    out = []
+    for r in rows:
+        if r.applicant is None:
+            out.append(Scored(r.index, errors=r.errors))
+        else:
+            s = next(scores)
+            out.append(Scored(r.index, s, scorer.band(s)))
+    return out
+
+
+def write_csv(results: Sequence[Scored]) -> str:
+    """Scored rows as CSV: index, score, band, and the errors of rows that failed."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["index", "risk_score", "risk_band", "errors"])
+    for r in results:
+        errors = "; ".join(f"{e.field}: {e.message}" for e in r.errors)
+        writer.writerow([r.index, "" if r.risk_score is None else r.risk_score, r.risk_band or "", errors])
+    return buffer.getvalue()
