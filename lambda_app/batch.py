@@ -46,6 +46,10 @@ class CsvError(ValueError):
     """The CSV as a whole is unusable (not text, no header, missing columns)."""
 
 
+class TooManyRows(CsvError):
+    """More applicants than one batch may hold."""
+
+
 def field_errors(e: ValidationError) -> tuple[FieldError, ...]:
     return tuple(FieldError(".".join(str(p) for p in err["loc"]) or "(row)", err["msg"]) for err in e.errors())
 
@@ -83,10 +87,10 @@ def read_csv(data: bytes, max_rows: int) -> list[Row]:
     missing = [c for c in FEATURES if c not in header]
     if not header or missing:
         raise CsvError(f"missing column(s): {', '.join(missing)}")
-    records = []
+    records: list[dict[str, str]] = []
     for record in reader:
         if len(records) == max_rows:
-            raise CsvError(f"more than {max_rows} rows; split the file")
+            raise TooManyRows(f"more than {max_rows} applicants; split the file")
         records.append({c: record[c] if record[c] is not None else "" for c in FEATURES})
     return validate_strings(records)
 

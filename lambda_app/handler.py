@@ -1,13 +1,27 @@
 """AWS Lambda entry point: API Gateway events (REST v1 and HTTP v2) through Mangum.
 
-The app and its model are built at import, in Lambda's init phase, so warm
-invocations never reload the model; Mangum's lifespan support is off because it may
-run per invocation.
+The app and its model are built at import, in Lambda's init phase, so warm invocations
+never reload the model; Mangum's lifespan support is off because it may run per
+invocation. Metrics are flushed once per invocation by Powertools, with the cold-start
+metric; logs carry the API Gateway request id as correlation id.
 """
 
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from mangum import Mangum
+from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
 
 from lambda_app.app import create_app
+from lambda_app.observability import logger, metrics, tracer
 
-app = create_app()
-handler = Mangum(app, lifespan="off")
+app = create_app(flush_metrics=False)
+_asgi = Mangum(app, lifespan="off", text_mime_types=[*DEFAULT_TEXT_MIME_TYPES, "application/problem+json"])
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)  # responses hold scores of personal data
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return dict(_asgi(event, context))  # type: ignore[arg-type]  # Mangum's own LambdaContext protocol

@@ -33,6 +33,38 @@ def _f(description: str, unit: str = "", protected: bool = False, **kw: Any) -> 
     return Field(description=description, json_schema_extra=extra or None, **kw)
 
 
+EXAMPLE_APPLICANT: dict[str, Any] = {
+    "Age": 45,
+    "AnnualIncome": 48000,
+    "CreditScore": 580,
+    "EmploymentStatus": "Employed",
+    "EducationLevel": "Bachelor",
+    "Experience": 20,
+    "LoanAmount": 22000,
+    "LoanDuration": 48,
+    "MaritalStatus": "Married",
+    "NumberOfDependents": 1,
+    "HomeOwnershipStatus": "Mortgage",
+    "CreditCardUtilizationRate": 0.27,
+    "NumberOfOpenCreditLines": 3,
+    "NumberOfCreditInquiries": 1,
+    "BankruptcyHistory": 0,
+    "LoanPurpose": "Home",
+    "PreviousLoanDefaults": 0,
+    "PaymentHistory": 24,
+    "LengthOfCreditHistory": 15,
+    "SavingsAccountBalance": 3000,
+    "CheckingAccountBalance": 1100,
+    "TotalAssets": 61000,
+    "TotalLiabilities": 22000,
+    "UtilityBillsPaymentHistory": 0.82,
+    "JobTenure": 5,
+    "InterestRate": 0.236,
+    "MonthlyLoanPayment": 730.0,
+    "TotalDebtToIncomeRatio": 0.31,
+}
+
+
 class Applicant(BaseModel):
     """One loan application. Strict: wrong types, unknown categories, NaN/Infinity,
     missing and extra fields are rejected rather than coerced."""
@@ -42,40 +74,7 @@ class Applicant(BaseModel):
         extra="forbid",
         allow_inf_nan=False,
         frozen=True,
-        json_schema_extra={
-            "examples": [
-                {
-                    "Age": 45,
-                    "AnnualIncome": 48000,
-                    "CreditScore": 580,
-                    "EmploymentStatus": "Employed",
-                    "EducationLevel": "Bachelor",
-                    "Experience": 20,
-                    "LoanAmount": 22000,
-                    "LoanDuration": 48,
-                    "MaritalStatus": "Married",
-                    "NumberOfDependents": 1,
-                    "HomeOwnershipStatus": "Mortgage",
-                    "CreditCardUtilizationRate": 0.27,
-                    "NumberOfOpenCreditLines": 3,
-                    "NumberOfCreditInquiries": 1,
-                    "BankruptcyHistory": 0,
-                    "LoanPurpose": "Home",
-                    "PreviousLoanDefaults": 0,
-                    "PaymentHistory": 24,
-                    "LengthOfCreditHistory": 15,
-                    "SavingsAccountBalance": 3000,
-                    "CheckingAccountBalance": 1100,
-                    "TotalAssets": 61000,
-                    "TotalLiabilities": 22000,
-                    "UtilityBillsPaymentHistory": 0.82,
-                    "JobTenure": 5,
-                    "InterestRate": 0.236,
-                    "MonthlyLoanPayment": 730.0,
-                    "TotalDebtToIncomeRatio": 0.31,
-                }
-            ]
-        },
+        json_schema_extra={"examples": [EXAMPLE_APPLICANT]},
     )
 
     Age: int = _f("Applicant's age", "years", protected=True, ge=18, le=100)

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from lambda_app.schema import EXAMPLE_APPLICANT
 from lambda_app.scoring import Scorer
 from training import synth
 from training.dataset import read_applicants
@@ -49,9 +50,7 @@ def shared_data() -> Path:
 
 @pytest.fixture()
 def applicant() -> dict[str, object]:
-    from lambda_app.schema import Applicant
-
-    return dict(Applicant.model_config["json_schema_extra"]["examples"][0])  # type: ignore[index]
+    return dict(EXAMPLE_APPLICANT)
 
 
 def free_port() -> int:

@@ -1,0 +1,206 @@
+"""The JSON API: /v1/* scoring and model metadata, /health and /ready."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from lambda_app import batch
+from lambda_app.dependencies import get_app_settings, get_scorer
+from lambda_app.observability import count
+from lambda_app.problems import Problem
+from lambda_app.responses import BatchItemOut, BatchOut, ExplanationOut, FieldOut, ModelOut, ScoreOut
+from lambda_app.schema import EXAMPLE_APPLICANT, FIELDS, Applicant
+from lambda_app.scoring import Scorer
+from lambda_app.security import require_api_key
+from lambda_app.settings import Settings
+
+ScorerDep = Annotated[Scorer, Depends(get_scorer)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+_EXAMPLE = EXAMPLE_APPLICANT
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def require_json(request: Request) -> None:
+    media = _media_type(request)
+    if media != "application/json" and not media.endswith("+json"):
+        raise Problem(415, f"Send the applicant as application/json (got {media or 'no content type'}).")
+
+
+def score_out(scorer: Scorer, applicant: dict[str, Any], explain: bool, reasons: int) -> ScoreOut:
+    [risk] = scorer.score([applicant])
+    explanation = ExplanationOut.of(scorer.explain([applicant], reasons)[0]) if explain else None
+    return ScoreOut(
+        risk_score=risk,
+        risk_band=scorer.band(risk),
+        percentile=scorer.percentile(risk),
+        model_version=scorer.version,
+        explanation=explanation,
+    )
+
+
+def build_router(settings: Settings) -> APIRouter:
+    router = APIRouter()
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)], tags=["scoring"])
+
+    @v1.post(
+        "/score",
+        response_model=ScoreOut,
+        response_model_exclude_none=True,
+        dependencies=[Depends(require_json)],
+        summary="Score one applicant",
+        responses={415: {"description": "Not JSON"}, 422: {"description": "A field is invalid; `errors` names it"}},
+    )
+    async def score(
+        applicant: Applicant,
+        scorer: ScorerDep,
+        explain: Annotated[bool, Query(description="Add reason codes from the model's SHAP values")] = False,
+        reasons: Annotated[int, Query(ge=1, le=28, description="Reason codes each way (default from settings)")]
+        | None = None,
+    ) -> ScoreOut:
+        out = score_out(scorer, applicant.model_dump(), explain, reasons or settings.max_reasons)
+        count("ScoresServed")
+        return out
+
+    batch_schema = {
+        "type": "object",
+        "required": ["applicants"],
+        "additionalProperties": False,
+        "properties": {
+            "applicants": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": settings.max_batch_rows,
+                "items": {"$ref": "#/components/schemas/Applicant"},
+            }
+        },
+        "example": {"applicants": [_EXAMPLE, {**_EXAMPLE, "PreviousLoanDefaults": 1, "CreditScore": 420}]},
+    }
+    csv_example = ",".join(_EXAMPLE) + "\n" + ",".join(str(v) for v in _EXAMPLE.values()) + "\n"
+
+    @v1.post(
+        "/score/batch",
+        response_model=BatchOut,
+        summary="Score up to max_batch_rows applicants",
+        description="Each applicant is validated on its own: valid ones are scored, invalid ones come back "
+        "with their index and the fields at fault (the batch is not all-or-nothing; check `failed`). "
+        "Send JSON, or `text/csv` with the schema's columns; ask for CSV back with `Accept: text/csv`.",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": batch_schema},
+                    "text/csv": {"schema": {"type": "string"}, "example": csv_example},
+                },
+            }
+        },
+        responses={
+            200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
+            413: {"description": "More applicants or bytes than allowed"},
+            415: {"description": "Neither JSON nor CSV"},
+            422: {"description": "Unusable body"},
+        },
+    )
+    async def score_batch(request: Request, scorer: ScorerDep) -> Response:
+        media = _media_type(request)
+        body = await request.body()
+        if media == "text/csv":
+            try:
+                rows = batch.read_csv(body, settings.max_batch_rows)
+            except batch.TooManyRows as e:
+                raise Problem(413, str(e)) from None
+            except batch.CsvError as e:
+                raise Problem(422, f"Unusable CSV: {e}", [{"field": "(body)", "message": str(e)}]) from None
+        elif media == "application/json" or media.endswith("+json"):
+            rows = _json_rows(body, settings.max_batch_rows)
+        else:
+            raise Problem(415, f"Send application/json or text/csv (got {media or 'no content type'}).")
+        results = await run_in_threadpool(batch.score_rows, scorer, rows)
+        failed = sum(1 for r in results if r.errors)
+        count("BatchSize", len(results))
+        count("ScoresServed", len(results) - failed)
+        if failed:
+            count("ValidationFailures", failed)
+        if "text/csv" in request.headers.get("accept", ""):
+            return PlainTextResponse(batch.write_csv(results), media_type="text/csv")
+        out = BatchOut(
+            model_version=scorer.version,
+            count=len(results),
+            scored=len(results) - failed,
+            failed=failed,
+            results=[BatchItemOut.of(r) for r in results],
+        )
+        return JSONResponse(out.model_dump(mode="json", exclude_none=True))
+
+    @v1.get("/model", response_model=ModelOut, summary="The served model: version, data, metrics, bands, schema")
+    async def model(scorer: ScorerDep) -> ModelOut:
+        m = scorer.manifest
+        return ModelOut(
+            version=m.version,
+            trained_at=m.created_at,
+            target=m.target,
+            data=m.data,
+            metrics=m.metrics,
+            bands=m.bands,
+            score_range=m.score_range,
+            excluded_features=m.excluded_features,
+            model_features=m.features,
+            code_version=m.code_version,
+            schema=[
+                FieldOut(
+                    name=f.name,
+                    kind=f.kind,
+                    description=f.description,
+                    unit=f.unit,
+                    minimum=f.minimum,
+                    maximum=f.maximum,
+                    choices=list(f.choices),
+                    protected=f.protected,
+                )
+                for f in FIELDS
+            ],
+        )
+
+    @router.get("/health", tags=["ops"], summary="Alive")
+    async def health(scorer: ScorerDep) -> dict[str, str]:
+        return {"status": "ok", "model_version": scorer.version}
+
+    @router.get(
+        "/ready",
+        tags=["ops"],
+        summary="Model loaded and scoring a canary applicant",
+        responses={503: {"description": "Not ready"}},
+    )
+    async def ready(scorer: ScorerDep) -> dict[str, Any]:
+        try:
+            [canary] = scorer.score([scorer.manifest.typical_applicant or _EXAMPLE])
+        except Exception as e:  # any failure here means: do not send traffic
+            raise Problem(503, f"Model cannot score the canary applicant: {type(e).__name__}") from None
+        return {"status": "ready", "model_version": scorer.version, "canary_score": canary}
+
+    router.include_router(v1)
+    return router
+
+
+def _json_rows(body: bytes, max_rows: int) -> list[batch.Row]:
+    try:
+        doc = json.loads(body)
+    except (ValueError, RecursionError):
+        raise Problem(422, "Body is not valid JSON.", [{"field": "(body)", "message": "invalid JSON"}]) from None
+    if not isinstance(doc, dict) or set(doc) != {"applicants"} or not isinstance(doc["applicants"], list):
+        raise Problem(422, 'Send {"applicants": [...]}.', [{"field": "applicants", "message": "a list is required"}])
+    applicants = doc["applicants"]
+    if not applicants:
+        raise Problem(
+            422, "No applicants in the batch.", [{"field": "applicants", "message": "at least one applicant"}]
+        )
+    if len(applicants) > max_rows:
+        raise Problem(413, f"{len(applicants)} applicants; at most {max_rows} per batch.")
+    return batch.validate_records(applicants)

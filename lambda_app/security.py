@@ -1,0 +1,35 @@
+"""Optional API-key check for /v1/* (off when no keys are configured, e.g. when API
+Gateway enforces its own keys in front of Lambda)."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import APIKeyHeader
+
+from lambda_app.dependencies import get_app_settings
+from lambda_app.problems import Problem
+from lambda_app.settings import Settings
+
+api_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="Required when the service has API keys set"
+)
+
+
+def require_api_key(
+    key: Annotated[str | None, Depends(api_key_header)], settings: Annotated[Settings, Depends(get_app_settings)]
+) -> None:
+    keys = settings.api_key_list()
+    if not keys:
+        return
+    # Compare against every key in constant time so timing tells nothing about which matched.
+    supplied = (key or "").encode()
+    matched = False
+    for k in keys:
+        matched |= hmac.compare_digest(supplied, k.encode())
+    if not matched:
+        raise Problem(
+            401, "Missing or invalid API key (send it in the X-API-Key header).", headers={"WWW-Authenticate": "ApiKey"}
+        )
