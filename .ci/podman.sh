@@ -104,7 +104,7 @@ EOF
     --change "ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin" \
     --change "ENV LANG=C.UTF-8" \
     --change "ENV PYTHON_VERSION=${ver%%-*}" \
-    --change "LABEL loan-risk.standin-rev=$REV loan-risk.standin=debian-$SUITE" \
+    --change "LABEL loan-risk.standin-rev=$REV" --change "LABEL loan-risk.standin=debian-$SUITE" \
     --change 'CMD ["python3"]' \
     "$tar" "$SLIM"
 }
@@ -148,7 +148,7 @@ EOF
 FROM $SLIM
 ENV LAMBDA_TASK_ROOT=/var/task LAMBDA_RUNTIME_DIR=/var/runtime \\
     PATH=/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin:/usr/sbin:/sbin
-RUN pip install --no-cache-dir --quiet --target /var/runtime awslambdaric \\
+RUN pip install --no-cache-dir --quiet --root-user-action=ignore --target /var/runtime awslambdaric \\
  && mkdir -p /var/task /var/lang/bin \\
  && for c in python python3 python$PY pip pip3 pip$PY; do ln -s /usr/local/bin/\$c /var/lang/bin/\$c; done
 COPY --chmod=755 aws-lambda-rie /usr/local/bin/aws-lambda-rie

@@ -3,13 +3,17 @@
 import base64
 import importlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
 from lambda_app.scoring import Scorer
-from lambda_app.settings import get_settings
+from lambda_app.settings import Settings, get_settings
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 
@@ -56,3 +60,63 @@ def test_event_with_bad_field_gets_422(handler_module: ModuleType, applicant: di
     event["isBase64Encoded"] = False
     response = handler_module.handler(event, FakeContext())
     assert response["statusCode"] == 422 and "LoanPurpose" in str(response["body"])
+
+
+def _get(path: str, stage_event: str = "rest_api_v1_score.json") -> dict[str, Any]:
+    event = json.loads((EVENTS / stage_event).read_text())
+    event.update(path=path, httpMethod="GET", body=None, isBase64Encoded=False)
+    event["requestContext"] = {**event["requestContext"], "path": f"/prod{path}", "httpMethod": "GET"}
+    return event
+
+
+def test_docs_behind_the_stage_fetch_the_staged_spec(handler_module: ModuleType) -> None:
+    """The Mangum pitfall: /prod/docs must load /prod/openapi.json, not /openapi.json."""
+    docs = handler_module.handler(_get("/docs"), FakeContext())
+    assert docs["statusCode"] == 200 and "'/prod/openapi.json'" in docs["body"]
+    spec = handler_module.handler(_get("/openapi.json"), FakeContext())
+    assert json.loads(spec["body"])["servers"] == [{"url": "/prod"}]
+
+
+def test_oversized_event_body_gets_413(handler_module: ModuleType, applicant: dict[str, object]) -> None:
+    event = json.loads((EVENTS / "http_api_v2_score.json").read_text())
+    event["body"] = json.dumps({"applicants": [applicant] * 7000})  # ~5.5 MB, over the 5 MB body limit
+    event["isBase64Encoded"] = False
+    response = handler_module.handler(event, FakeContext())
+    assert response["statusCode"] == 413 and "limit" in response["body"]
+
+
+def test_full_batch_fits_lambda_payload_limit(handler_module: ModuleType, applicant: dict[str, object]) -> None:
+    event = json.loads((EVENTS / "http_api_v2_score.json").read_text())
+    event.update(
+        rawPath="/v1/score/batch",
+        isBase64Encoded=False,
+        body=json.dumps({"applicants": [applicant] * Settings().max_batch_rows}),
+    )
+    event["requestContext"]["http"]["path"] = "/v1/score/batch"
+    assert len(json.dumps(event)) < 6 * 1024 * 1024  # Lambda's synchronous payload limit
+    response = handler_module.handler(event, FakeContext())
+    assert response["statusCode"] == 200 and json.loads(response["body"])["scored"] == Settings().max_batch_rows
+
+
+def test_cold_start_is_flagged_once_per_process(bundle_dir: Path) -> None:
+    """A fresh interpreter, as Lambda gives each execution environment."""
+    script = (
+        "import json, sys\n"
+        "from lambda_app.handler import handler\n"
+        "event = json.loads(open(sys.argv[1]).read())\n"
+        "class Ctx: function_name='f'; memory_limit_in_mb=1024; aws_request_id='r';"
+        " invoked_function_arn='arn:aws:lambda:us-east-1:1:function:f'\n"
+        "handler(event, Ctx()); print('--- second ---', flush=True); handler(event, Ctx())\n"
+    )
+    env = {**os.environ, "MODEL_URI": str(bundle_dir)}
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(EVENTS / "http_api_v2_health.json")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    ).stdout
+    first, second = out.split("--- second ---")
+    assert '"ColdStart"' in first and '"cold_start":true' in first
+    assert '"ColdStart"' not in second and '"cold_start":false' in second
