@@ -70,7 +70,8 @@ have_image() { # exists and was built by this REV of the recipe
 build_slim() {
   local tar=$CACHE/$SUITE-python$PY-rev$REV.tar
   if [ ! -s "$tar" ]; then
-    local root; root=$(mktemp -d "$CACHE/rootfs.XXXX")
+    root=$(mktemp -d "$CACHE/rootfs.XXXX")
+    trap 'rm -rf "$root"' EXIT   # no half-built rootfs left behind on failure
     # --include installs Depends only, like the slim image: no compilers.
     debootstrap --variant=minbase --include=python3,python3-pip,python3-venv,ca-certificates \
       "$SUITE" "$root" "$MIRROR"
@@ -114,10 +115,11 @@ build_lambda() {
   mkdir -p "$ctx"
   # The Runtime Interface Emulator ships inside the aws-sam-cli wheel (PyPI).
   if [ ! -x "$ctx/aws-lambda-rie" ]; then
-    local d; d=$(mktemp -d)
+    local d arch; d=$(mktemp -d) arch=$(uname -m | sed 's/aarch64/arm64/')
     python3 -m pip download --quiet --no-deps --dest "$d" aws-sam-cli
-    unzip -q -o -j "$d"/aws_sam_cli-*.whl samcli/local/rapid/aws-lambda-rie-x86_64 -d "$d"
-    install -m 755 "$d/aws-lambda-rie-x86_64" "$ctx/aws-lambda-rie"
+    python3 -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))' \
+      "$d"/aws_sam_cli-*.whl "samcli/local/rapid/aws-lambda-rie-$arch" >"$d/rie"
+    install -m 755 "$d/rie" "$ctx/aws-lambda-rie"
     rm -rf "$d"
   fi
   # Same contract as the real image's /lambda-entrypoint.sh: handler is $1 (the CMD);
@@ -182,5 +184,5 @@ case ${1:-} in
     shift
     setup
     exec podman run --pull=never --network host "$@" ;;
-  *) sed -n '2,15p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,14p' "$0" >&2; exit 2 ;;
 esac

@@ -25,8 +25,11 @@ class Reason:
 
     @property
     def sentence(self) -> str:
+        """'Total debt to income ratio of 0.62 raised the score by 3.1 points'."""
         verb = "raised" if self.contribution > 0 else "lowered"
-        return f"{self.label} of {format_value(self.feature, self.value)} {verb} the score by {abs(self.contribution):.1f} points"
+        return (
+            f"{describe(self.feature, self.label, self.value)} {verb} the score by {abs(self.contribution):.1f} points"
+        )
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,15 @@ def explanation(columns: Sequence[str], row: Sequence[Any], shap_row: Sequence[f
     shown = {r.feature for r in raised + lowered}
     other = sum(x for c, x in zip(columns, contributions, strict=True) if c not in shown)
     return Explanation(round(baseline, 4), round(baseline + sum(contributions), 4), raised, lowered, round(other, 4))
+
+
+def describe(feature: str, label: str, value: Any) -> str:
+    spec = SPECS.get(feature)
+    if spec is not None and spec.unit.startswith("0/1"):
+        return f"{label}: {'yes' if value else 'no'}"
+    if isinstance(value, str):
+        return f"{label}: {value}"
+    return f"{label} of {format_value(feature, value)}"
 
 
 def format_value(feature: str, value: Any) -> str:

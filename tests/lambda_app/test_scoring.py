@@ -18,7 +18,7 @@ def test_at_most_four_reasons_each_way_largest_first(scorer: Scorer, applicant: 
     assert sizes == sorted(sizes, reverse=True)
     assert {"PreviousLoanDefaults", "TotalDebtToIncomeRatio"} & {r.feature for r in e.raised}
     top = e.raised[0]
-    assert top.sentence.startswith(f"{top.label} of ") and "raised the score by" in top.sentence
+    assert top.sentence.startswith(top.label) and f"raised the score by {top.contribution:.1f} points" in top.sentence
 
 
 def test_protected_characteristics_are_marked_not_dropped(scorer: Scorer, applicant: dict[str, object]) -> None:
