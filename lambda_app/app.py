@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import FastAPI
 
 from lambda_app import problems
 from lambda_app.api import build_router
 from lambda_app.limits import BodySizeLimit
+from lambda_app.model_source import resolve
 from lambda_app.observability import RequestContext
 from lambda_app.root_path import RootPath
 from lambda_app.scoring import Scorer
@@ -16,7 +15,7 @@ from lambda_app.settings import Settings, get_settings
 
 
 def load_scorer(settings: Settings) -> Scorer:
-    return Scorer.load(Path(settings.model_uri))
+    return Scorer.load(resolve(settings.model_uri, settings.model_cache_dir))
 
 
 def create_app(

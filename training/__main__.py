@@ -14,6 +14,7 @@ from lambda_app.scoring import Scorer
 from training import synth
 from training.dataset import DataError, read_applicants
 from training.metrics import regression_metrics
+from training.publish import PublishError, publish
 from training.train import TrainConfig, train_bundle
 
 
@@ -29,6 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--out", type=Path, required=True)
     t.add_argument("--seed", type=int, default=42)
     t.add_argument("--exclude", default="", help="comma-separated fields the model must not use")
+    u = sub.add_parser("publish", help="upload a bundle to S3 under its version id")
+    u.add_argument("--model", type=Path, required=True)
+    u.add_argument("--to", required=True, help="s3://bucket/prefix")
     e = sub.add_parser("evaluate", help="metrics of a bundle on a labelled CSV, as JSON")
     e.add_argument("--model", type=Path, required=True)
     e.add_argument("--data", type=Path, required=True)
@@ -57,12 +61,15 @@ def main(argv: list[str] | None = None) -> int:
                     indent=2,
                 )
             )
+        elif args.command == "publish":
+            uri = publish(args.model, args.to)
+            print(f"published {args.model} to {uri}\nserve it with MODEL_URI={uri}")
         elif args.command == "evaluate":
             scorer = Scorer.load(args.model)
             frame = read_applicants(args.data).frame
             scores = scorer.score(frame.drop(columns=[TARGET]).to_dict("records"))  # type: ignore[arg-type]
             print(json.dumps({"model_version": scorer.version, **regression_metrics(frame[TARGET], scores)}, indent=2))
-    except (DataError, BundleError) as e:
+    except (DataError, BundleError, PublishError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0
