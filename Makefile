@@ -6,7 +6,7 @@ MODEL_DIR ?= models/current
 # Train on the original data when a user has put it in data/, else on generated demo data.
 TRAIN_DATA ?= $(if $(wildcard data/Loan.csv),data/Loan.csv,data/synthetic.csv)
 
-.PHONY: help install model run test lint clean
+.PHONY: help install browser model run test lint clean
 
 help:
 	@echo "make run    set up, train a model if there is none, serve on http://127.0.0.1:8000"
@@ -34,7 +34,16 @@ model: | $(VENV)/.installed $(TRAIN_DATA)
 run: $(MODEL_DIR)/manifest.json
 	MODEL_URI=$(MODEL_DIR) $(BIN)/python -m lambda_app
 
-test: $(VENV)/.installed
+# The browser tests drive Debian's chromium (never a browser Playwright downloads: the network
+# is closed). Install it when missing and we may; otherwise those tests skip and say why.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if [ ! -x $(CHROMIUM) ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null) \
+		|| echo "warning: could not install chromium; the browser tests will skip"; \
+	fi
+
+test: $(VENV)/.installed browser
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed
