@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from lambda_app import problems
+from lambda_app import problems, ui
 from lambda_app.api import build_router
 from lambda_app.limits import BodySizeLimit
 from lambda_app.model_source import resolve
@@ -34,6 +34,7 @@ def create_app(
     app.state.settings = settings
     problems.install(app)
     app.include_router(build_router(settings))
+    app.include_router(ui.router)
     app.add_middleware(RequestContext, flush_metrics=flush_metrics)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RootPath, configured=settings.root_path)
