@@ -36,6 +36,6 @@ def create_app(
     app.include_router(build_router(settings))
     app.include_router(ui.router)
     app.add_middleware(RequestContext, flush_metrics=flush_metrics)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, page=ui.too_large_page)
     app.add_middleware(RootPath, configured=settings.root_path)
     return app

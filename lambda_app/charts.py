@@ -81,6 +81,11 @@ class Tick:
     x: float  # % of the width
     label: str
 
+    @property
+    def anchor(self) -> str:
+        """Labels near an edge hang inwards, so a narrow screen does not cut them off."""
+        return "end" if self.x > 90 else "start" if self.x < 10 else "middle"
+
 
 @dataclass(frozen=True)
 class Strip:

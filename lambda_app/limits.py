@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -12,9 +14,11 @@ class BodySizeLimit:
     """A declared Content-Length over the limit is refused before a byte of the body is
     read; a chunked body is counted as it streams and cut off at the limit."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, page: Callable[[Scope], ASGIApp | None] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # The web pages answer a browser's oversized upload with a page of their own, not JSON.
+        self.page = page
 
     def _too_large(self) -> HTTPException:
         return HTTPException(
@@ -28,7 +32,9 @@ class BodySizeLimit:
         declared = dict(scope.get("headers", ())).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             error = self._too_large()
-            response = problem_response(None, 413, str(error.detail), headers={"connection": "close"})
+            response = (self.page and self.page(scope)) or problem_response(
+                None, 413, str(error.detail), headers={"connection": "close"}
+            )
             await response(scope, receive, send)
             return
         received = 0

@@ -15,17 +15,20 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import jinja2
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
-from starlette.types import Message
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Scope
 
 from lambda_app.batch import CsvError, FieldError, Scored, read_csv, score_rows, validate_strings, write_csv
 from lambda_app.bundle import Band, Manifest
@@ -70,6 +73,15 @@ def number(x: float | int | None) -> str:
     return f"{int(x):,}"
 
 
+def when(iso: str) -> str:
+    """An ISO timestamp as people write it, in UTC; left as it is if it is not one."""
+    try:
+        t = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return f"{t.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if t.tzinfo else f"{t:%Y-%m-%d %H:%M}"
+
+
 def input_value(value: Any) -> str:
     """A default as the text an <input> holds (no thousands separators: the server parses it)."""
     if isinstance(value, float):
@@ -77,12 +89,15 @@ def input_value(value: Any) -> str:
     return str(value)
 
 
-@jinja2.pass_context
-def path_for(context: Mapping[str, Any], name: str, /, **params: Any) -> str:
+def url_path(request: Request, name: str, /, **params: Any) -> str:
     """A root-relative URL that keeps the mount prefix (e.g. an API Gateway stage), and no
     scheme or host, which behind a TLS-terminating proxy could come out wrong."""
-    request: Request = context["request"]
     return str(request.scope.get("root_path", "")) + str(request.app.url_path_for(name, **params))
+
+
+@jinja2.pass_context
+def path_for(context: Mapping[str, Any], name: str, /, **params: Any) -> str:
+    return url_path(context["request"], name, **params)
 
 
 def _environment() -> jinja2.Environment:
@@ -96,6 +111,7 @@ def _environment() -> jinja2.Environment:
     env.globals["path_for"] = path_for
     env.filters["num"] = number
     env.filters["signed"] = signed
+    env.filters["when"] = when
     return env
 
 
@@ -236,12 +252,34 @@ async def read_body(request: Request, limit: int) -> bytes:
     if declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLarge
+            chunks.append(chunk)
+    except HTTPException as e:  # the app-wide limit, cutting off a body sent without a length
+        if e.status_code == 413:
+            raise BodyTooLarge from None
+        raise
     return b"".join(chunks)
+
+
+def too_large_page(scope: Scope) -> ASGIApp | None:
+    """The app-wide body limit's answer when a post to one of these pages is too large: this
+    service's page with the reason, where an API client gets a problem document."""
+    route = next((r for r in router.routes if isinstance(r, APIRoute) and r.matches(scope)[0] is Match.FULL), None)
+    if route is None:
+        return None
+    request = Request(scope)
+    settings: Settings = request.app.state.settings
+    if route.name in ("ui_batch_score", "ui_batch_csv"):
+        return batch_page(request, settings, 413, error=file_too_large(settings))
+    return error_page(request, 413, "Form too large", f"A form post is limited to {FORM_MAX_BYTES // 1024} kB.")
+
+
+def file_too_large(settings: Settings) -> str:
+    return f"The file is larger than the limit of {megabytes(settings.max_body_bytes)}. Split it into smaller files."
 
 
 async def read_form(request: Request, limit: int, max_files: int) -> FormData:
@@ -447,10 +485,7 @@ async def scored_upload(request: Request, scorer: Scorer, settings: Settings) ->
     try:
         form = await read_form(request, settings.max_body_bytes, max_files=1)
     except BodyTooLarge:
-        raise UploadError(
-            413,
-            f"The file is larger than the limit of {megabytes(settings.max_body_bytes)}. Split it into smaller files.",
-        ) from None
+        raise UploadError(413, file_too_large(settings)) from None
     except BadForm:
         raise UploadError(400, "The upload could not be read. Choose the file again and resubmit.") from None
     upload = form.get("file")
@@ -506,6 +541,12 @@ async def ui_batch_csv(request: Request, scorer: ScorerDep, settings: SettingsDe
             "Cache-Control": "no-store",
         },
     )
+
+
+@router.get("/batch.csv", name="ui_batch_csv_get", response_model=None)
+def ui_batch_csv_get(request: Request) -> RedirectResponse:
+    """A bookmarked or reloaded download URL: back to the upload page rather than an error."""
+    return RedirectResponse(url_path(request, "ui_batch"), status_code=303)
 
 
 @router.get("/batch/template.csv", name="ui_batch_template")
