@@ -76,10 +76,16 @@ class Segment:
     width: float
 
 
+# Tick labels closer than this (in % of the width) would overlap on a phone: the later one
+# goes above the strip instead of below it.
+TICK_GAP = 22.0
+
+
 @dataclass(frozen=True)
 class Tick:
     x: float  # % of the width
     label: str
+    above: bool = False
 
     @property
     def anchor(self) -> str:
@@ -117,9 +123,21 @@ def distribution_strip(bands: Sequence[Band], percentile: Callable[[float], floa
     segments = tuple(
         Segment(b.name, band_tone(i, len(bands)), edges[i], edges[i + 1] - edges[i]) for i, b in enumerate(bands)
     )
-    ticks = tuple(Tick(edges[i + 1], f"{c:g}") for i, c in enumerate(cuts))
+    ticks = staggered([Tick(edges[i + 1], f"{c:g}") for i, c in enumerate(cuts)])
     return Strip(segments, ticks, marker)
 
 
 def clamp(pct: float) -> float:
     return pct if math.isnan(pct) else min(100.0, max(0.0, pct))
+
+
+def staggered(ticks: Sequence[Tick]) -> tuple[Tick, ...]:
+    """Ticks (left to right) with each label below the strip unless it would crowd the last
+    label there, in which case above it, unless that crowds too (then below after all)."""
+    out: list[Tick] = []
+    last = {False: -math.inf, True: -math.inf}
+    for t in ticks:
+        above = t.x - last[False] < TICK_GAP and t.x - last[True] >= TICK_GAP
+        out.append(Tick(t.x, t.label, above))
+        last[above] = t.x
+    return tuple(out)

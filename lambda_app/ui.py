@@ -34,7 +34,7 @@ from lambda_app.batch import CsvError, FieldError, Scored, read_csv, score_rows,
 from lambda_app.bundle import Band, Manifest
 from lambda_app.charts import BarChart, Strip, band_tone, contribution_chart, distribution_strip, signed
 from lambda_app.dependencies import get_app_settings, get_scorer
-from lambda_app.schema import FEATURES, FIELDS, SPECS, Applicant, FieldSpec
+from lambda_app.schema import EXAMPLE_APPLICANT, FEATURES, FIELDS, SPECS, FieldSpec
 from lambda_app.scoring import Explanation, Scorer, format_value
 from lambda_app.settings import Settings
 
@@ -189,8 +189,7 @@ def form_fields(values: Mapping[str, str], errors: Mapping[str, str] | None = No
 
 def default_values(manifest: Manifest) -> dict[str, str]:
     """The training data's typical applicant, or the schema's example for an older bundle."""
-    example: dict[str, Any] = Applicant.model_json_schema()["examples"][0]
-    source = {**example, **manifest.typical_applicant}
+    source = {**EXAMPLE_APPLICANT, **manifest.typical_applicant}
     return {name: input_value(source[name]) for name in FEATURES if name in source}
 
 

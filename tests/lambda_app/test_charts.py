@@ -11,6 +11,7 @@ from lambda_app.charts import (
     contribution_chart,
     distribution_strip,
     signed,
+    staggered,
 )
 
 ROWS = [
@@ -94,6 +95,7 @@ def test_strip_bands_are_as_wide_as_their_share_of_applicants() -> None:
     ]
     assert [s.tone for s in strip.segments] == [0, 1, 2, 3]
     assert [(t.x, t.label) for t in strip.ticks] == [(50.0, "50"), (80.0, "60"), (95.0, "70")]
+    assert [t.above for t in strip.ticks] == [False, False, True]
     assert strip.marker == 63.0
 
 
@@ -116,3 +118,10 @@ def test_tick_labels_near_an_edge_hang_inwards(x: float, anchor: str) -> None:
 @pytest.mark.parametrize(("count", "tones"), [(4, [0, 1, 2, 3]), (2, [0, 3]), (1, [0]), (3, [0, 2, 3])])
 def test_band_tones_run_from_lowest_to_highest_risk(count: int, tones: list[int]) -> None:
     assert [band_tone(i, count) for i in range(count)] == tones
+
+
+def test_crowded_tick_labels_alternate_above_and_below_the_strip() -> None:
+    ticks = staggered([Tick(x, "9") for x in (10.0, 20.0, 30.0, 60.0, 70.0, 75.0, 98.0)])
+    # 20 crowds 10 so goes above; 30 crowds both rows so goes below; 75 likewise.
+    assert [t.above for t in ticks] == [False, True, False, False, True, False, False]
+    assert [t.above for t in staggered([Tick(x, "9") for x in (20.0, 50.0, 80.0)])] == [False, False, False]

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
-import shutil
-import struct
-import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, ClassVar
@@ -21,6 +18,7 @@ from lambda_app.batch import read_csv, score_rows, write_csv
 from lambda_app.schema import FEATURES, FIELDS, SPECS
 from lambda_app.scoring import Scorer
 from lambda_app.settings import Settings
+from tests.lambda_app import plots
 
 MAX_ROWS = 5
 MAX_BYTES = 20_000
@@ -79,25 +77,6 @@ class Page(HTMLParser):
 
     def selected(self, select_id: str) -> str:
         return next(v for v, s in self.options[select_id] if s)
-
-
-def png(width: int, height: int, colour: Callable[[int, int], tuple[int, int, int]]) -> bytes:
-    """A real PNG file, so plots can be tested without a plotting library."""
-    rows = b"".join(b"\x00" + b"".join(bytes(colour(x, y)) for x in range(width)) for y in range(height))
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
-
-
-def bars_png() -> bytes:
-    def colour(x: int, y: int) -> tuple[int, int, int]:
-        bar = (x // 40) % 2 == 0 and y > 200 - (x // 40 + 1) * 20
-        return (29, 100, 200) if bar else (255, 255, 255)
-
-    return png(320, 200, colour)
 
 
 def form_of(applicant: dict[str, Any]) -> dict[str, str]:
@@ -502,17 +481,7 @@ def test_download_names_are_safe(name: str, expected: str) -> None:
 
 @pytest.fixture()
 def carded_bundle(bundle_dir: Path, tmp_path: Path) -> Path:
-    """A copy of the test bundle with a model card, two plots and files that must not be served."""
-    directory = tmp_path / "bundle"
-    shutil.copytree(bundle_dir, directory)
-    (directory / "calibration.png").write_bytes(bars_png())
-    (directory / "shap_summary.png").write_bytes(bars_png())
-    (directory / "bad name.png").write_bytes(bars_png())
-    (directory / "link.png").symlink_to(directory / "manifest.json")
-    (directory / "model_card.md").write_text(
-        "# Model card\n\n![Predicted against actual risk scores](calibration.png)\n\nMore text.\n"
-    )
-    return directory
+    return plots.carded_bundle(bundle_dir, tmp_path / "bundle")
 
 
 def test_model_page_shows_version_data_metrics_and_bands(client: TestClient, scorer: Scorer) -> None:
@@ -534,8 +503,9 @@ def test_model_page_shows_the_bundles_plots_with_the_cards_captions(scorer: Scor
     page = Page(client.get("/model").text)
     images = [(i["src"], i["alt"]) for i in page.all("img")]
     assert images == [
-        ("/prod/model/plots/calibration.png", "Predicted against actual risk scores"),
-        ("/prod/model/plots/shap_summary.png", "Shap summary"),
+        ("/prod/model/plots/calibration.png", "Predicted against actual risk scores on the hold-out set"),
+        ("/prod/model/plots/feature_importance.png", "Mean absolute SHAP value of each input"),
+        ("/prod/model/plots/residuals_by_band.png", "Residuals by band"),
     ]
     r = client.get("/model/plots/calibration.png")
     assert r.status_code == 200 and r.headers["content-type"] == "image/png"
@@ -568,7 +538,11 @@ def test_plot_route_serves_nothing_but_listed_plots(scorer: Scorer, carded_bundl
 
 
 def test_plot_files_lists_only_plain_png_names(carded_bundle: Path) -> None:
-    assert sorted(ui.plot_files(carded_bundle)) == ["calibration.png", "shap_summary.png"]
+    assert sorted(ui.plot_files(carded_bundle)) == [
+        "calibration.png",
+        "feature_importance.png",
+        "residuals_by_band.png",
+    ]
     assert ui.plot_files(None) == {}
 
 
