@@ -178,13 +178,31 @@ def test_the_form_can_be_used_with_the_keyboard_alone(page: Any, live_server: st
     sync_api.expect(page.locator("#score")).to_have_text(f"{score:.1f}")
 
 
-def test_the_result_fits_a_phone(browser: Any, live_server: str) -> None:
+def with_protected_reason(scorer: Scorer) -> tuple[dict[str, Any], str]:
+    """An applicant with a protected characteristic among its reasons, and that reason's sentence."""
+    for age in (19, 25, 70, 90):
+        for status in ("Single", "Widowed", "Divorced"):
+            applicant = {**scorer.manifest.typical_applicant, "Age": age, "MaritalStatus": status}
+            explanation = ui.noticeable(scorer.explain([applicant])[0])
+            protected = [r for r in explanation.raised + explanation.lowered if r.protected]
+            if protected:
+                return applicant, protected[0].sentence
+    pytest.fail("no applicant had a protected characteristic among its reasons")
+
+
+def test_the_result_fits_a_phone_and_marks_protected_reasons(browser: Any, live_server: str, scorer: Scorer) -> None:
+    applicant, sentence = with_protected_reason(scorer)
     context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
     page = context.new_page()
     try:
         page.goto(f"{live_server}/")
+        page.get_by_label("Applicant's age").fill(str(applicant["Age"]))
+        page.get_by_label("Marital status").select_option(applicant["MaritalStatus"])
         page.get_by_role("button", name="Score this applicant").click()
         sync_api.expect(page.locator("#score")).to_be_visible()
+        reason = page.locator("#reasons li", has_text=sentence)
+        sync_api.expect(reason.locator(".tag")).to_have_text("protected characteristic")
+        sync_api.expect(page.locator(".note")).to_contain_text("must not be the basis of a lending decision")
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], "no sideways scrolling"
         strip = page.locator("svg.strip").bounding_box()
         labels = [t.bounding_box() for t in page.locator("svg.strip text").all()]
