@@ -337,9 +337,16 @@ def tone_of(scorer: Scorer, band: str) -> int:
     return band_tone(names.index(band), len(names)) if band in names else 0
 
 
+def value_text(feature: str, value: Any) -> str:
+    spec = SPECS.get(feature)
+    if spec is not None and is_flag(spec):
+        return "yes" if value else "no"
+    return format_value(feature, value)
+
+
 def reason_rows(explanation: Explanation) -> list[tuple[str, float, bool, str]]:
     rows = [
-        (f"{r.label}: {format_value(r.feature, r.value)}", r.contribution, r.protected, kind)
+        (f"{r.label}: {value_text(r.feature, r.value)}", r.contribution, r.protected, kind)
         for kind, reasons in (("raised", explanation.raised), ("lowered", explanation.lowered))
         for r in reasons
     ]

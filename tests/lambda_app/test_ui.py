@@ -616,3 +616,8 @@ def test_text_colours_meet_wcag_aa_contrast() -> None:
         assert contrast(background, colour) >= 4.5, (background, colour)
     for background, colour in fixed:  # the pairs checked are the ones the page uses
         assert {background, colour} - {"#ffffff"} <= set(re.findall(r"#[0-9a-f]{6}", css))
+
+
+def test_chart_labels_give_flags_as_yes_or_no(scorer: Scorer, typical: dict[str, Any]) -> None:
+    assert ui.value_text("PreviousLoanDefaults", 0) == "no" and ui.value_text("BankruptcyHistory", 1) == "yes"
+    assert ui.value_text("AnnualIncome", 59510) == "59,510" and ui.value_text("LoanPurpose", "Auto") == "Auto"
