@@ -83,15 +83,18 @@ def read_csv(data: bytes, max_rows: int) -> list[Row]:
     except UnicodeDecodeError:
         raise CsvError("the file is not UTF-8 text") from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = reader.fieldnames or []
-    missing = [c for c in FEATURES if c not in header]
-    if not header or missing:
-        raise CsvError(f"missing column(s): {', '.join(missing)}")
-    records: list[dict[str, str]] = []
-    for record in reader:
-        if len(records) == max_rows:
-            raise TooManyRows(f"more than {max_rows} applicants; split the file")
-        records.append({c: record[c] if record[c] is not None else "" for c in FEATURES})
+    try:
+        header = reader.fieldnames or []
+        missing = [c for c in FEATURES if c not in header]
+        if not header or missing:
+            raise CsvError(f"missing column(s): {', '.join(missing)}")
+        records: list[dict[str, str]] = []
+        for record in reader:
+            if len(records) == max_rows:
+                raise TooManyRows(f"more than {max_rows} applicants; split the file")
+            records.append({c: record[c] if record[c] is not None else "" for c in FEATURES})
+    except csv.Error as e:  # e.g. a field over the csv module's size limit: the file's fault, not ours
+        raise CsvError(f"not readable as CSV after line {reader.line_num} ({e})") from None
     return validate_strings(records)
 
 

@@ -30,7 +30,16 @@ from starlette.formparsers import MultiPartException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Scope
 
-from lambda_app.batch import CsvError, FieldError, Scored, read_csv, score_rows, validate_strings, write_csv
+from lambda_app.batch import (
+    CsvError,
+    FieldError,
+    Scored,
+    TooManyRows,
+    read_csv,
+    score_rows,
+    validate_strings,
+    write_csv,
+)
 from lambda_app.bundle import Band, Manifest
 from lambda_app.charts import BarChart, Strip, band_tone, contribution_chart, distribution_strip, signed
 from lambda_app.dependencies import get_app_settings, get_scorer
@@ -500,6 +509,8 @@ async def scored_upload(request: Request, scorer: Scorer, settings: Settings) ->
     data = await upload.read()
     try:
         rows = read_csv(data, settings.max_batch_rows)
+    except TooManyRows as e:
+        raise UploadError(413, f"{upload.filename} has {e}.") from None
     except CsvError as e:
         raise UploadError(422, f"{upload.filename} cannot be used: {e}.") from None
     if not rows:

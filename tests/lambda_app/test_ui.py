@@ -395,7 +395,7 @@ def test_template_is_a_file_the_batch_accepts(client: TestClient) -> None:
         (b"Age,Income\n1,2\n", 422, "missing column(s): AnnualIncome"),
         (b"", 422, "missing column(s)"),
         (",".join(FEATURES).encode() + b"\n", 422, "has a header but no applicant rows"),
-        ("many", 422, f"more than {MAX_ROWS} applicants; split the file"),
+        ("many", 413, f"applicants.csv has more than {MAX_ROWS} applicants; split the file."),
     ],
 )
 def test_unusable_files_are_refused_with_the_reason(
@@ -411,6 +411,15 @@ def test_unusable_files_are_refused_with_the_reason(
     assert_html_4xx(r)
     assert message in Page(r.text).text("file-error")
     assert Page(r.text).by_id("file")["aria-invalid"] == "true"
+
+
+def test_a_file_the_csv_reader_chokes_on_is_refused_not_a_500(scorer: Scorer, bundle_dir: Path) -> None:
+    client = TestClient(create_app(Settings(model_uri=str(bundle_dir), max_body_bytes=400_000), scorer))
+    text = ",".join(FEATURES) + "\n" + "a" * 200_000 + "\n"  # a field over the csv module's limit
+    r = upload(client, text)
+    assert r.status_code == 422
+    assert_html_4xx(r)
+    assert "not readable as CSV after line 1 (field larger than field limit" in Page(r.text).text("file-error")
 
 
 def oversized(typical: dict[str, Any]) -> str:
