@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import tomllib
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -630,3 +631,10 @@ def test_text_colours_meet_wcag_aa_contrast() -> None:
 def test_chart_labels_give_flags_as_yes_or_no(scorer: Scorer, typical: dict[str, Any]) -> None:
     assert ui.value_text("PreviousLoanDefaults", 0) == "no" and ui.value_text("BankruptcyHistory", 1) == "yes"
     assert ui.value_text("AnnualIncome", 59510) == "59,510" and ui.value_text("LoanPurpose", "Auto") == "Auto"
+
+
+def test_a_wheel_carries_the_templates() -> None:
+    project = Path(ui.__file__).parents[1]
+    package_data = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    templates = sorted(p.relative_to(project / "lambda_app") for p in (project / "lambda_app" / "templates").iterdir())
+    assert templates and all(any(t.match(g) for g in package_data["lambda_app"]) for t in templates)
