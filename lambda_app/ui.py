@@ -21,6 +21,7 @@ from typing import Annotated, Any
 
 import jinja2
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
@@ -421,7 +422,9 @@ async def ui_score(request: Request, scorer: ScorerDep) -> HTMLResponse:
     [row] = validate_strings([values])
     if row.applicant is None:
         return form_page(request, values, field_messages(values, row.errors), None, 422)
-    return form_page(request, values, {}, result_view(scorer, row.applicant), 200)
+    # The model's work runs off the event loop, as the API's does, so pages never stall other requests.
+    result = await run_in_threadpool(result_view, scorer, row.applicant)
+    return form_page(request, values, {}, result, 200)
 
 
 # ---------------------------------------------------------------- batch
@@ -515,7 +518,7 @@ async def scored_upload(request: Request, scorer: Scorer, settings: Settings) ->
         raise UploadError(422, f"{upload.filename} cannot be used: {e}.") from None
     if not rows:
         raise UploadError(422, f"{upload.filename} has a header but no applicant rows.")
-    return upload.filename, score_rows(scorer, rows)
+    return upload.filename, await run_in_threadpool(score_rows, scorer, rows)
 
 
 def batch_page(request: Request, settings: Settings, status: int = 200, **context: Any) -> HTMLResponse:

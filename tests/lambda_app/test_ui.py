@@ -638,3 +638,11 @@ def test_a_wheel_carries_the_templates() -> None:
     package_data = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
     templates = sorted(p.relative_to(project / "lambda_app") for p in (project / "lambda_app" / "templates").iterdir())
     assert templates and all(any(t.match(g) for g in package_data["lambda_app"]) for t in templates)
+
+
+def test_what_the_officer_sends_is_shown_as_text_never_as_markup(client: TestClient, typical: dict[str, Any]) -> None:
+    r = upload(client, csv_text([typical]), name="<script>alert(1)</script>.csv")
+    assert r.status_code == 200
+    assert "<script" not in r.text and "&lt;script&gt;alert(1)&lt;/script&gt;.csv" in r.text
+    r = client.post("/", data={**form_of(typical), "LoanPurpose": '"><img src=x onerror=alert(1)>'})
+    assert r.status_code == 422 and "<img src=x" not in r.text
