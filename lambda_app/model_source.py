@@ -23,15 +23,20 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     return parsed.netloc, parsed.path.strip("/")
 
 
-def resolve(model_uri: str, cache_dir: str | Path) -> Path:
-    """A local directory holding the bundle named by MODEL_URI."""
+def local_path(model_uri: str, cache_dir: str | Path) -> Path:
+    """Where the bundle named by MODEL_URI is, or will be once fetched, on local disk."""
     if not model_uri.startswith("s3://"):
         return Path(model_uri)
     bucket, prefix = split_s3_uri(model_uri)
-    target = Path(cache_dir) / bucket / prefix
-    if (target / MANIFEST).is_file():
-        return target
-    _download(bucket, prefix, target)
+    return Path(cache_dir) / bucket / prefix
+
+
+def resolve(model_uri: str, cache_dir: str | Path) -> Path:
+    """A local directory holding the bundle named by MODEL_URI."""
+    target = local_path(model_uri, cache_dir)
+    if model_uri.startswith("s3://") and not (target / MANIFEST).is_file():
+        bucket, prefix = split_s3_uri(model_uri)
+        _download(bucket, prefix, target)
     return target
 
 

@@ -41,9 +41,10 @@ from lambda_app.batch import (
     validate_strings,
     write_csv,
 )
-from lambda_app.bundle import Band, Manifest
+from lambda_app.bundle import Band, BundleError, Manifest
 from lambda_app.charts import BarChart, Strip, band_tone, contribution_chart, distribution_strip, signed
 from lambda_app.dependencies import get_app_settings, get_scorer
+from lambda_app.model_source import local_path
 from lambda_app.schema import EXAMPLE_APPLICANT, FEATURES, FIELDS, SPECS, FieldSpec
 from lambda_app.scoring import Explanation, Scorer, format_value
 from lambda_app.settings import Settings
@@ -585,10 +586,11 @@ def ui_batch_template(scorer: ScorerDep) -> PlainTextResponse:
 
 
 def bundle_directory(settings: Settings) -> Path | None:
-    """The bundle's local directory; None when the model came from elsewhere (e.g. S3)."""
-    if "://" in settings.model_uri:
+    """The served bundle's local directory (an S3 bundle's cache, which holds its plots too)."""
+    try:
+        directory = local_path(settings.model_uri, settings.model_cache_dir)
+    except BundleError:
         return None
-    directory = Path(settings.model_uri)
     return directory if directory.is_dir() else None
 
 

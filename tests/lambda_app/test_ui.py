@@ -556,8 +556,17 @@ def test_plot_files_lists_only_plain_png_names(carded_bundle: Path) -> None:
     assert ui.plot_files(None) == {}
 
 
-def test_plots_are_skipped_when_the_bundle_is_not_a_local_directory(scorer: Scorer) -> None:
-    client = TestClient(create_app(Settings(model_uri="s3://bucket/models/v1"), scorer))
+def test_an_s3_bundles_plots_come_from_its_local_cache(scorer: Scorer, bundle_dir: Path, tmp_path: Path) -> None:
+    plots.carded_bundle(bundle_dir, tmp_path / "cache" / "bucket" / "models" / "v1")
+    settings = Settings(model_uri="s3://bucket/models/v1", model_cache_dir=str(tmp_path / "cache"))
+    client = TestClient(create_app(settings, scorer))
+    assert len(Page(client.get("/model").text).all("img")) == 3
+    assert client.get("/model/plots/calibration.png").status_code == 200
+
+
+@pytest.mark.parametrize("uri", ["s3://bucket/not/cached", "s3://", "/no/such/dir"])
+def test_plots_are_skipped_when_there_is_no_local_bundle_directory(scorer: Scorer, tmp_path: Path, uri: str) -> None:
+    client = TestClient(create_app(Settings(model_uri=uri, model_cache_dir=str(tmp_path)), scorer))
     assert "no model card or plots" in client.get("/model").text
     assert client.get("/model/plots/calibration.png").status_code == 404
     assert client.get("/model/card.md").status_code == 404
