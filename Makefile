@@ -6,13 +6,17 @@ MODEL_DIR ?= models/current
 # Train on the original data when a user has put it in data/, else on generated demo data.
 TRAIN_DATA ?= $(if $(wildcard data/Loan.csv),data/Loan.csv,data/synthetic.csv)
 
-.PHONY: help install browser model run test lint clean
+.PHONY: help install browser model run test lint clean tools check-infra images smoke-images events
 
 help:
 	@echo "make run    set up, train a model if there is none, serve on http://127.0.0.1:8000"
 	@echo "make test   run the whole test suite"
 	@echo "make lint   ruff and mypy"
 	@echo "make model  (re)train the model bundle in $(MODEL_DIR) from $(TRAIN_DATA)"
+	@echo "make check-infra   cfn-lint, sam validate --lint, hadolint, actionlint, checkov"
+	@echo "make images        build both images (podman, local stand-in bases; see .ci/podman.sh)"
+	@echo "make smoke-images  run both images: ECS over HTTP, Lambda through the emulator"
+	@echo "make events        regenerate tests/events/ with sam local generate-event"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,5 +55,30 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Infrastructure linters live in their own venv: aws-sam-cli and checkov pin many dependencies.
+TOOLS := .venv-tools
+$(TOOLS)/.installed: .ci/tools-requirements.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install -q --upgrade pip
+	$(TOOLS)/bin/pip install -q -r .ci/tools-requirements.txt
+	touch $@
+
+tools: $(TOOLS)/.installed
+
+check-infra: $(TOOLS)/.installed
+	TOOLS=$(TOOLS)/bin .ci/check-infra.sh
+
+# Both Dockerfiles exactly as GitHub builds them, with podman (no Docker engine here).
+images: $(MODEL_DIR)/manifest.json
+	.ci/podman.sh build Dockerfile.ecs loan-risk-ecs:local --build-arg MODEL_DIR=$(MODEL_DIR)
+	.ci/podman.sh build Dockerfile.lambda loan-risk-lambda:local --build-arg MODEL_DIR=$(MODEL_DIR)
+
+smoke-images:
+	$(PYTHON) .ci/smoke.py images --engine podman
+
+# API Gateway test events as `sam local generate-event` makes them, with the example applicant.
+events: $(TOOLS)/.installed $(VENV)/.installed
+	PATH=$(TOOLS)/bin:$$PATH SAM_CLI_TELEMETRY=0 $(BIN)/python .ci/events.py tests/events
+
 clean:
-	rm -rf $(VENV) models data/synthetic.csv data/synthetic.csv.json .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) models data/synthetic.csv data/synthetic.csv.json .pytest_cache .mypy_cache .ruff_cache

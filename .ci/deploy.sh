@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# `sam deploy` of template.yaml with the images and settings in the environment; what
+# .github/workflows/deploy.yml runs to deploy and to roll back.  `deploy.sh output KEY` prints
+# one output of the deployed stack (empty when the stack or the output does not exist).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${STACK_NAME:?}" "${AWS_REGION:?}"
+
+output() {
+  aws cloudformation describe-stacks --stack-name "$STACK_NAME" --region "$AWS_REGION" \
+    --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text 2>/dev/null | sed 's/^None$//'
+}
+if [ "${1:-}" = output ]; then
+  output "$2"
+  exit
+fi
+
+: "${LAMBDA_IMAGE:?}" "${CFN_ROLE:?}"
+params=(LambdaImageUri="$LAMBDA_IMAGE" ProvisionedConcurrency="${PROVISIONED_CONCURRENCY:-0}"
+        EnableEcs="${ENABLE_ECS:-false}")
+if [ "${ENABLE_ECS:-false}" = true ]; then
+  : "${ECS_IMAGE:?}" "${VPC_ID:?}" "${ALB_SUBNET_IDS:?}" "${TASK_SUBNET_IDS:?}"
+  params+=(EcsImageUri="$ECS_IMAGE" VpcId="$VPC_ID" AlbSubnetIds="$ALB_SUBNET_IDS" TaskSubnetIds="$TASK_SUBNET_IDS")
+  if [ -n "${CERTIFICATE_ARN:-}" ]; then params+=(CertificateArn="$CERTIFICATE_ARN"); fi
+fi
+
+# --role-arn: CloudFormation creates the resources as the bootstrap's execution role, so the
+# GitHub role itself cannot create or change anything but this stack's change sets.
+# --image-repository only satisfies sam's check for image functions: the image is pushed already
+# and its URI is a parameter, so nothing is uploaded (the template is small enough to need no S3).
+sam deploy \
+  --template-file template.yaml \
+  --stack-name "$STACK_NAME" \
+  --region "$AWS_REGION" \
+  --role-arn "$CFN_ROLE" \
+  --image-repository "${LAMBDA_IMAGE%:*}" \
+  --capabilities CAPABILITY_IAM \
+  --no-confirm-changeset \
+  --no-fail-on-empty-changeset \
+  --tags "app=loan-risk" "commit=${TAG:-manual}" \
+  --parameter-overrides "${params[@]}"
