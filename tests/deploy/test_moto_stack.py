@@ -1,0 +1,213 @@
+"""template.yaml, transformed by the SAM translator, created as a CloudFormation stack in moto.
+
+moto's CloudFormation implements a subset of resource types, so the stack holds those and
+references to the rest become placeholders; the types left out are listed (and checked) below
+so a template change that moto can't see is a visible decision, not an accident.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.deploy.infra import ECS_IMAGE, LAMBDA_IMAGE, REGION, transformed
+
+moto = pytest.importorskip("moto", reason="moto[cloudformation] is in the dev extra: make install")
+from moto.cloudformation.parsing import NULL_MODELS, get_model_map  # noqa: E402
+
+# moto warns about each WaitConditionHandle it treats as a no-op, as CloudFormation does.
+pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS::CloudFormation::WaitConditionHandle:UserWarning")
+
+# Types the template uses that moto's CloudFormation cannot create (as of moto 5.1).
+NOT_IN_MOTO = {
+    "AWS::ApiGateway::ApiKey",
+    "AWS::ApiGateway::Stage",
+    "AWS::ApiGateway::UsagePlan",
+    "AWS::ApiGateway::UsagePlanKey",
+    "AWS::ApplicationAutoScaling::ScalableTarget",
+    "AWS::ApplicationAutoScaling::ScalingPolicy",
+    "AWS::CloudWatch::Alarm",
+    "AWS::EC2::SecurityGroupEgress",
+    "AWS::Lambda::Alias",
+    "AWS::SecretsManager::Secret",
+    # moto has this type but ignores the RestApi's OpenAPI Body, which is where SAM puts the
+    # routes; a deployment of an API without methods is refused. test_template.py checks the Body.
+    "AWS::ApiGateway::Deployment",
+}
+
+
+def moto_subset(template: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    supported = (set(get_model_map()) | set(NULL_MODELS)) - {"AWS::ApiGateway::Deployment"}
+    resources = template["Resources"]
+    dropped = {name for name, r in resources.items() if r["Type"] not in supported}
+
+    # A Lambda alias stands in as its function (permissions and integrations name the alias).
+    aliases = {
+        name: resources[name]["Properties"]["FunctionName"]["Ref"]
+        for name in dropped
+        if resources[name]["Type"] == "AWS::Lambda::Alias"
+    }
+
+    def scrub(node: Any) -> Any:
+        if isinstance(node, dict):
+            if node.get("Ref") in aliases:
+                return {"Fn::GetAtt": [aliases[node["Ref"]], "Arn"]}
+            if node.get("Ref") in dropped:
+                return f"placeholder-{node['Ref']}"
+            if "Fn::GetAtt" in node and node["Fn::GetAtt"][0] in dropped:
+                return f"placeholder-{node['Fn::GetAtt'][0]}"
+            if isinstance(node.get("Fn::Sub"), str):  # ${Name} and ${Name.Attribute} inside Fn::Sub
+                text = re.sub(
+                    r"\$\{(\w+)(\.\w+)?\}",
+                    lambda m: (
+                        f"${{{aliases[m[1]]}.Arn}}"
+                        if m[1] in aliases
+                        else f"placeholder-{m[1]}"
+                        if m[1] in dropped
+                        else m[0]
+                    ),
+                    node["Fn::Sub"],
+                )
+                return {"Fn::Sub": text}
+            return {k: scrub(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [scrub(v) for v in node]
+        return node
+
+    kept = {}
+    for name, resource in resources.items():
+        if name in dropped:
+            continue
+        resource = scrub(resource)
+        depends = resource.get("DependsOn")
+        if depends is not None:
+            depends = [d for d in ([depends] if isinstance(depends, str) else depends) if d not in dropped]
+            resource["DependsOn"] = depends or None
+            if not depends:
+                del resource["DependsOn"]
+        kept[name] = resource
+    outputs = {k: scrub(v) for k, v in template.get("Outputs", {}).items()}
+    subset = {**template, "Resources": kept, "Outputs": outputs}
+    return subset, {resources[name]["Type"] for name in dropped}
+
+
+@pytest.fixture()
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    with moto.mock_aws():
+        yield
+
+
+def create_stack(parameters: dict[str, str]) -> tuple[dict[str, Any], set[str]]:
+    template, dropped_types = moto_subset(transformed(parameters))
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    cfn.create_stack(
+        StackName="loan-risk",
+        TemplateBody=json.dumps(template),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+        Capabilities=["CAPABILITY_IAM"],
+    )
+    stack = cfn.describe_stacks(StackName="loan-risk")["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
+    return stack, dropped_types
+
+
+def resources_by_type() -> dict[str, list[str]]:
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    found: dict[str, list[str]] = {}
+    for r in cfn.describe_stack_resources(StackName="loan-risk")["StackResources"]:
+        if "ResourceType" in r:  # moto also lists the resources whose Condition is false, without a type
+            found.setdefault(r["ResourceType"], []).append(r["LogicalResourceId"])
+    return found
+
+
+def test_lambda_stack_is_created(aws: None) -> None:
+    stack, dropped_types = create_stack({"LambdaImageUri": LAMBDA_IMAGE})
+    assert dropped_types <= NOT_IN_MOTO
+    found = resources_by_type()
+    # EnableEcs defaults to false: nothing of the ECS part is created.
+    assert not any(t.startswith(("AWS::ECS", "AWS::ElasticLoadBalancingV2")) for t in found)
+    assert "AWS::ApiGateway::RestApi" in found and "AWS::Lambda::Version" in found
+
+    fn = boto3.client("lambda", region_name=REGION).get_function(FunctionName="loan-risk-score")["Configuration"]
+    # (moto records neither PackageType Image nor active tracing; test_template.py checks both.)
+    assert fn["MemorySize"] == 1024 and fn["Timeout"] <= 29
+    assert fn["Environment"]["Variables"] == {"LOG_LEVEL": "INFO"}  # API_KEYS stays unset: API Gateway checks keys
+
+    groups = boto3.client("logs", region_name=REGION).describe_log_groups()["logGroups"]
+    retention = {g["logGroupName"]: g.get("retentionInDays") for g in groups}
+    assert retention == {"/aws/lambda/loan-risk-score": 365, "/aws/apigateway/loan-risk-access": 365}
+
+    iam = boto3.client("iam", region_name=REGION)
+    role = fn["Role"].rsplit("/", 1)[1]
+    assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
+    assert iam.list_role_policies(RoleName=role)["PolicyNames"] == ["logs-and-traces"]  # its actions: test_template.py
+
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    api_id = boto3.client("apigateway", region_name=REGION).get_rest_apis()["items"][0]["id"]
+    assert outputs["ApiUrl"] == f"https://{api_id}.execute-api.{REGION}.amazonaws.com/prod"
+    assert outputs["LambdaImageUri"] == LAMBDA_IMAGE
+    assert "EcsUrl" not in outputs
+
+
+def test_ecs_stack_is_created(aws: None) -> None:
+    ec2 = boto3.client("ec2", region_name=REGION)
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]]
+    stack, dropped_types = create_stack(
+        {
+            "LambdaImageUri": LAMBDA_IMAGE,
+            "EnableEcs": "true",
+            "EcsImageUri": ECS_IMAGE,
+            "VpcId": vpc,
+            "AlbSubnetIds": ",".join(subnets[:2]),
+            "TaskSubnetIds": ",".join(subnets[:2]),
+            "EcsTaskSize": "medium",
+        }
+    )
+    assert dropped_types <= NOT_IN_MOTO
+    found = resources_by_type()
+    for kind in ("AWS::ECS::Cluster", "AWS::ECS::Service", "AWS::ECS::TaskDefinition"):
+        assert kind in found, kind
+    assert "HttpsListener" not in found["AWS::ElasticLoadBalancingV2::Listener"]  # no certificate given
+
+    ecs = boto3.client("ecs", region_name=REGION)
+    cluster = ecs.list_clusters()["clusterArns"][0]
+    (service,) = ecs.describe_services(cluster=cluster, services=ecs.list_services(cluster=cluster)["serviceArns"])[
+        "services"
+    ]
+    # (moto records every service as EC2 and drops task-level cpu; test_template.py checks those.)
+    assert service["desiredCount"] == 1
+    task = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+    assert task["memory"] == "4096"
+    (container,) = task["containerDefinitions"]
+    assert container["image"] == ECS_IMAGE and container["readonlyRootFilesystem"] is True
+    assert {e["name"]: e["value"] for e in container["environment"]} == {"WORKERS": "2", "LOG_LEVEL": "INFO"}
+    assert [s["name"] for s in container["secrets"]] == ["API_KEYS"]
+    assert "taskRoleArn" not in task  # the app calls no AWS API: no credentials in the container
+
+    elb = boto3.client("elbv2", region_name=REGION)
+    (tg,) = elb.describe_target_groups()["TargetGroups"]
+    assert (tg["HealthCheckPath"], tg["Port"], tg["TargetType"]) == ("/health", 8080, "ip")
+
+    groups = {g["Description"]: g for g in ec2.describe_security_groups()["SecurityGroups"]}
+    tasks_sg, alb_sg = groups["Scoring tasks, reachable from the ALB only"], groups["Public entry to the scoring ALB"]
+    (ingress,) = tasks_sg["IpPermissions"]
+    assert ingress["FromPort"] == ingress["ToPort"] == 8080 and not ingress.get("IpRanges")
+    assert [p["GroupId"] for p in ingress["UserIdGroupPairs"]] == [alb_sg["GroupId"]]
+
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    (lb,) = elb.describe_load_balancers()["LoadBalancers"]
+    assert outputs["EcsUrl"] == f"http://{lb['DNSName']}"
+    assert outputs["EcsClusterName"] == cluster.rsplit("/", 1)[1]
