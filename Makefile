@@ -47,7 +47,19 @@ browser:
 		|| echo "warning: could not install chromium; the browser tests will skip"; \
 	fi
 
-test: $(VENV)/.installed browser
+# The Lambda Runtime Interface Emulator ships inside the aws-sam-cli wheel (PyPI); the host test
+# of the real runtime interface uses it (tests/deploy/test_runtime_interface.py skips without it).
+RIE := $(BIN)/aws-lambda-rie
+SAM_CLI := $(shell grep '^aws-sam-cli==' .ci/tools-requirements.txt)
+$(RIE): | $(VENV)/.installed
+	@d=$$(mktemp -d) && $(BIN)/pip download -q --no-deps --dest $$d '$(SAM_CLI)' \
+	  && $(BIN)/python -c 'import sys, zipfile, glob; sys.stdout.buffer.write(zipfile.ZipFile(glob.glob(sys.argv[1] + "/aws_sam_cli-*.whl")[0]).read("samcli/local/rapid/aws-lambda-rie-" + sys.argv[2]))' \
+	     $$d $$(uname -m | sed 's/aarch64/arm64/') >$$d/rie \
+	  && install -m 755 $$d/rie $@ \
+	  || echo "warning: could not fetch aws-lambda-rie; the runtime interface test will skip"; \
+	rm -rf $$d
+
+test: $(VENV)/.installed browser $(RIE)
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from lambda_app.schema import EXAMPLE_APPLICANT  # noqa: E402
+from lambda_app.schema import EXAMPLE_APPLICANT
 
 CONTENT_TYPE = "application/json"
 

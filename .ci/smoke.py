@@ -96,7 +96,11 @@ def score_checks(base: str, api_key: str, unauthorized: int, retry_s: float = 0)
         assert status == unauthorized, f"status {status}, expected {unauthorized}"
         return f"{status} without a key"
 
-    for name, fn in ((f"{base} /health", health), (f"{base} /v1/score with key", score), (f"{base} /v1/score without key", refused)):
+    for name, fn in (
+        (f"{base} /health", health),
+        (f"{base} /v1/score with key", score),
+        (f"{base} /v1/score without key", refused),
+    ):
         check(name, retrying(fn, retry_s))
 
 

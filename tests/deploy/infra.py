@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import shlex
 from functools import cache
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import yaml
 from cfnlint.decode import decode
@@ -53,7 +55,9 @@ def transformed(parameters: dict[str, str]) -> dict[str, Any]:
         def load(self) -> dict[str, str]:
             return {}
 
-    result: dict[str, Any] = transform(copy.deepcopy(sam_template()), parameters, NoManagedPolicies())
+    # The translator takes the region from a boto3 session, as `sam deploy` does.
+    with mock.patch.dict(os.environ, {"AWS_DEFAULT_REGION": REGION}):
+        result: dict[str, Any] = transform(copy.deepcopy(sam_template()), dict(parameters), NoManagedPolicies())
     return result
 
 

@@ -21,7 +21,7 @@ moto = pytest.importorskip("moto", reason="moto[cloudformation] is in the dev ex
 from moto.cloudformation.parsing import NULL_MODELS, get_model_map  # noqa: E402
 
 # moto warns about each WaitConditionHandle it treats as a no-op, as CloudFormation does.
-pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS::CloudFormation::WaitConditionHandle:UserWarning")
+pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudFormation..WaitConditionHandle:UserWarning")
 
 # Types the template uses that moto's CloudFormation cannot create (as of moto 5.1).
 NOT_IN_MOTO = {

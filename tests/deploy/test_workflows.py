@@ -1,0 +1,109 @@
+"""The workflows, the deploy script and the two templates agree on names: parameters, outputs,
+repositories, roles. A rename in one place without the others fails here, not in a deploy."""
+
+from __future__ import annotations
+
+import re
+
+from tests.deploy.infra import DEPLOY_SCRIPT, ROOT, WORKFLOWS, bootstrap_template, run_scripts, sam_template, workflow
+
+DEPLOY = workflow("deploy.yml")
+CI = workflow("ci.yml")
+DEPLOY_TEXT = (WORKFLOWS / "deploy.yml").read_text()
+SCRIPT = DEPLOY_SCRIPT.read_text()
+
+
+def test_deploy_script_passes_only_template_parameters_and_all_required_ones() -> None:
+    passed = set(re.findall(r"\b([A-Z]\w+)=\"\$", SCRIPT))
+    parameters = sam_template()["Parameters"]
+    assert passed and passed <= set(parameters), passed - set(parameters)
+    required = {name for name, p in parameters.items() if "Default" not in p}
+    assert required <= passed
+
+
+def test_outputs_the_workflow_reads_exist() -> None:
+    read = set(re.findall(r"deploy\.sh output (\w+)", DEPLOY_TEXT))
+    assert {"ApiUrl", "ApiKeyId", "EcsUrl", "EcsClusterName", "EcsServiceName", "LambdaImageUri"} <= read
+    assert read <= set(sam_template()["Outputs"]), read - set(sam_template()["Outputs"])
+
+
+def test_images_go_to_the_bootstrap_repositories() -> None:
+    names = {
+        r["Properties"]["RepositoryName"]["Fn::Sub"]
+        for r in bootstrap_template()["Resources"].values()
+        if r["Type"] == "AWS::ECR::Repository"
+    }
+    assert names == {"${AppStackName}-lambda", "${AppStackName}-ecs"}
+    assert 'repo="$STACK_NAME-$kind"' in DEPLOY_TEXT and "for kind in lambda ecs" in DEPLOY_TEXT
+    assert bootstrap_template()["Parameters"]["AppStackName"]["Default"] == "loan-risk"
+    assert "STACK_NAME: ${{ vars.STACK_NAME || 'loan-risk' }}" in DEPLOY_TEXT
+    for kind in ("lambda", "ecs"):
+        assert "Dockerfile.$kind" in DEPLOY_TEXT and (ROOT / f"Dockerfile.{kind}").is_file()
+
+
+def test_deploy_uses_oidc_and_no_stored_keys() -> None:
+    everything = "\n".join(p.read_text() for p in WORKFLOWS.glob("*.yml"))
+    assert "secrets." not in everything  # no AWS keys, nor any other secret
+    assert not re.search(r"AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY)", everything)
+    job = DEPLOY["jobs"]["deploy"]
+    assert job["permissions"] == {"contents": "read", "id-token": "write"}
+    assert DEPLOY["permissions"] == {"contents": "read"} and CI["permissions"] == {"contents": "read"}
+    creds = next(s for s in job["steps"] if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@"))
+    assert creds["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
+    assert "${{ vars.AWS_CFN_EXECUTION_ROLE_ARN }}" in DEPLOY_TEXT
+
+
+def test_bootstrap_outputs_name_the_variables_the_workflow_reads() -> None:
+    outputs = bootstrap_template()["Outputs"]
+    assert "AWS_DEPLOY_ROLE_ARN" in outputs["DeployRoleArn"]["Description"]
+    assert "AWS_CFN_EXECUTION_ROLE_ARN" in outputs["CloudFormationExecutionRoleArn"]["Description"]
+
+
+def test_deploy_role_trusts_one_branch_of_one_repository() -> None:
+    role = bootstrap_template()["Resources"]["DeployRole"]["Properties"]
+    (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    condition = statement["Condition"]["StringEquals"]
+    assert condition["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
+    assert condition["token.actions.githubusercontent.com:sub"] == {
+        "Fn::Sub": "repo:${GitHubRepository}:ref:refs/heads/${DeployBranch}"
+    }
+    assert DEPLOY["on"]["push"]["branches"] == [bootstrap_template()["Parameters"]["DeployBranch"]["Default"]]
+
+
+def test_deploy_role_can_pass_only_the_execution_role_to_cloudformation() -> None:
+    statements = bootstrap_template()["Resources"]["DeployRole"]["Properties"]["Policies"][0]["PolicyDocument"][
+        "Statement"
+    ]
+    passes = [s for s in statements if "iam:PassRole" in s["Action"]]
+    (only,) = passes
+    assert only["Resource"] == {"Fn::GetAtt": ["CloudFormationExecutionRole", "Arn"]}
+    assert not any(a.startswith(("iam:Create", "iam:Put", "iam:Attach")) for s in statements for a in _actions(s))
+
+
+def _actions(statement: dict[str, object]) -> list[str]:
+    actions = statement["Action"]
+    return [actions] if isinstance(actions, str) else list(actions)  # type: ignore[arg-type]
+
+
+def test_deploy_waits_smoke_tests_and_rolls_back() -> None:
+    scripts = run_scripts(DEPLOY)
+    assert "aws ecs wait services-stable" in scripts
+    assert scripts.count("python3 .ci/smoke.py url") == 2
+    rollback = next(s for s in DEPLOY["jobs"]["deploy"]["steps"] if s.get("name", "").startswith("Roll back"))
+    assert rollback["if"].startswith("failure()")
+    assert rollback["env"]["LAMBDA_IMAGE"] == "${{ steps.previous.outputs.lambda }}"
+    assert "--provenance=false" in scripts  # Lambda refuses multi-platform manifests
+
+
+def test_ci_builds_and_smoke_tests_both_images_and_runs_every_check() -> None:
+    scripts = run_scripts(CI)
+    for command in (
+        "make lint",
+        "make test",
+        "make check-infra",
+        "docker build -f Dockerfile.lambda",
+        "docker build -f Dockerfile.ecs",
+        ".ci/smoke.py images --engine docker",
+    ):
+        assert command in scripts, command
