@@ -37,10 +37,11 @@ def rie_binary() -> str:
 
 
 @pytest.fixture(scope="module")
-def emulator(bundle_dir: Path) -> Iterator[str]:
+def emulator(bundle_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     pytest.importorskip("awslambdaric", reason="awslambdaric is in the dev extra: make install")
     api_port, runtime_port = free_port(), free_port()
     env = {**os.environ, "MODEL_URI": str(bundle_dir), "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024"}
+    log = tmp_path_factory.mktemp("rie") / "emulator.log"  # a file, not a pipe nobody drains
     proc = subprocess.Popen(
         [
             rie_binary(),
@@ -55,7 +56,7 @@ def emulator(bundle_dir: Path) -> Iterator[str]:
         ],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{api_port}/2015-03-31/functions/function/invocations"
