@@ -193,7 +193,9 @@ def test_ecs_stack_is_created(aws: None) -> None:
     assert task["memory"] == "4096"
     (container,) = task["containerDefinitions"]
     assert container["image"] == ECS_IMAGE and container["readonlyRootFilesystem"] is True
-    assert {e["name"]: e["value"] for e in container["environment"]} == {"WORKERS": "2", "LOG_LEVEL": "INFO"}
+    # (moto keeps an AWS::NoValue list item, here the MODEL_URI of an S3 bundle, as null)
+    assert {e["name"]: e["value"] for e in container["environment"] if e} == {"WORKERS": "2", "LOG_LEVEL": "INFO"}
+    assert container["mountPoints"] == [{"sourceVolume": "tmp", "containerPath": "/tmp"}]
     assert [s["name"] for s in container["secrets"]] == ["API_KEYS"]
     assert "taskRoleArn" not in task  # the app calls no AWS API: no credentials in the container
 
@@ -211,3 +213,10 @@ def test_ecs_stack_is_created(aws: None) -> None:
     (lb,) = elb.describe_load_balancers()["LoadBalancers"]
     assert outputs["EcsUrl"] == f"http://{lb['DNSName']}"
     assert outputs["EcsClusterName"] == cluster.rsplit("/", 1)[1]
+
+
+def test_s3_bundle_reaches_the_function(aws: None) -> None:
+    uri = "s3://models-bucket/loan-risk/20261125-abc"
+    create_stack({"LambdaImageUri": LAMBDA_IMAGE, "ModelUri": uri})
+    fn = boto3.client("lambda", region_name=REGION).get_function(FunctionName="loan-risk-score")["Configuration"]
+    assert fn["Environment"]["Variables"] == {"LOG_LEVEL": "INFO", "MODEL_URI": uri}

@@ -25,16 +25,40 @@ def props(name: str) -> dict[str, Any]:
     return result
 
 
+def unconditional(items: list[Any]) -> list[Any]:
+    return [i for i in items if "Fn::If" not in i]
+
+
+def when(condition: str, items: list[Any]) -> list[Any]:
+    """The items present only under a condition (`!If [condition, item, !Ref AWS::NoValue]`)."""
+    return [i["Fn::If"][1] for i in items if "Fn::If" in i and i["Fn::If"][0] == condition]
+
+
 def test_every_environment_variable_is_a_setting() -> None:
     function_env = set(props("ScoreFunction")["Environment"]["Variables"])
     (container,) = props("TaskDefinition")["ContainerDefinitions"]
-    container_env = {e["Name"] for e in container["Environment"]} | {s["Name"] for s in container["Secrets"]}
+    environment = unconditional(container["Environment"]) + when("HasModelUri", container["Environment"])
+    assert len(environment) == len(container["Environment"])
+    container_env = {e["Name"] for e in environment} | {s["Name"] for s in container["Secrets"]}
     assert function_env <= SETTINGS, function_env - SETTINGS
     assert container_env <= SETTINGS, container_env - SETTINGS
     # On Lambda API Gateway enforces the keys; the app's own check stays off.
     assert "API_KEYS" not in function_env
     # On ECS the keys come from Secrets Manager, never as plain environment.
-    assert "API_KEYS" not in {e["Name"] for e in container["Environment"]}
+    assert "API_KEYS" not in {e["Name"] for e in environment}
+
+
+def test_model_uri_is_the_baked_bundle_unless_an_s3_uri_is_given() -> None:
+    assert props("ScoreFunction")["Environment"]["Variables"]["MODEL_URI"] == {
+        "Fn::If": ["HasModelUri", {"Ref": "ModelUri"}, {"Ref": "AWS::NoValue"}]
+    }
+    assert sam_template()["Parameters"]["ModelUri"]["Default"] == ""
+    # Without an S3 bundle the tasks get no role, so no AWS credentials at all.
+    assert props("TaskDefinition")["TaskRoleArn"] == {
+        "Fn::If": ["EcsModelFromS3", {"Fn::GetAtt": ["TaskRole", "Arn"]}, {"Ref": "AWS::NoValue"}]
+    }
+    task_role = props("TaskRole")["Policies"][0]["PolicyDocument"]["Statement"]
+    assert sorted(s["Action"] for s in task_role) == ["s3:GetObject", "s3:ListBucket"]
 
 
 def test_lambda_function_runs_the_image_with_tracing_and_an_alias() -> None:
@@ -62,9 +86,11 @@ def test_provisioned_concurrency_is_optional() -> None:
 
 def test_function_role_only_writes_its_logs_and_traces() -> None:
     (policy,) = props("ScoreFunctionRole")["Policies"]
-    statements = policy["PolicyDocument"]["Statement"]
+    statements = unconditional(policy["PolicyDocument"]["Statement"])
     actions = sorted(a for s in statements for a in s["Action"])
     assert actions == ["logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+    s3 = when("HasModelUri", policy["PolicyDocument"]["Statement"])
+    assert sorted(s["Action"] for s in s3) == ["s3:GetObject", "s3:ListBucket"]
     logs = next(s for s in statements if "logs:PutLogEvents" in s["Action"])
     assert logs["Resource"] == {"Fn::Sub": "${ScoreFunctionLogGroup.Arn}"}
     assert "ManagedPolicyArns" not in props("ScoreFunctionRole")
@@ -163,7 +189,7 @@ def test_ecs_service_fargate_circuit_breaker_and_alb_health_check(bundle_dir: Pa
     assert service["LaunchType"] == "FARGATE"
     assert service["DeploymentConfiguration"]["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
     task = props("TaskDefinition")
-    assert task["RequiresCompatibilities"] == ["FARGATE"] and "TaskRoleArn" not in task
+    assert task["RequiresCompatibilities"] == ["FARGATE"]
     (container,) = task["ContainerDefinitions"]
     assert container["ReadonlyRootFilesystem"] is True
     (port,) = container["PortMappings"]
