@@ -83,6 +83,11 @@ def score_checks(base: str, api_key: str, unauthorized: int, retry_s: float = 0)
         assert status == 200, f"status {status}: {body[:200]!r}"
         return body.decode()
 
+    def page() -> str:
+        status, body = http("GET", f"{base}/", headers={"Accept": "text/html"})
+        assert status == 200 and b"<form" in body, f"status {status}: {body[:200]!r}"
+        return "the form page renders"
+
     def score() -> str:
         headers = {"Content-Type": "application/json", "X-API-Key": api_key}
         status, body = http("POST", f"{base}/v1/score", applicant_json(), headers)
@@ -98,6 +103,7 @@ def score_checks(base: str, api_key: str, unauthorized: int, retry_s: float = 0)
 
     for name, fn in (
         (f"{base} /health", health),
+        (f"{base} / (web page, no key)", page),
         (f"{base} /v1/score with key", score),
         (f"{base} /v1/score without key", refused),
     ):

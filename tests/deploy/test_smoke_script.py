@@ -49,11 +49,11 @@ def smoke(*args: str) -> subprocess.CompletedProcess[str]:
 def test_smoke_passes_on_a_healthy_service(keyed_server: str) -> None:
     result = smoke("url", keyed_server, "--api-key", KEY, "--unauthorized", "401", "--retry-seconds", "0")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.strip().endswith("smoke: 3 passed, 0 failed")
+    assert result.stdout.strip().endswith("smoke: 4 passed, 0 failed")
     assert "risk_score" in result.stdout
 
 
 def test_smoke_fails_on_a_wrong_key(keyed_server: str) -> None:
     result = smoke("url", keyed_server, "--api-key", "wrong", "--unauthorized", "401", "--retry-seconds", "0")
     assert result.returncode == 1
-    assert result.stdout.strip().endswith("smoke: 2 passed, 1 failed")
+    assert result.stdout.strip().endswith("smoke: 3 passed, 1 failed")
