@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from lambda_app.approval import ApprovalIndex
 from lambda_app.schema import Applicant
 
 MANIFEST = "manifest.json"
@@ -51,12 +52,15 @@ class Manifest(BaseModel):
     features: list[str]
     categorical_features: list[str]
     excluded_features: list[str] = []
+    # The fitted approval index (lambda_app.approval) when the model uses one; None when the
+    # training data had no approval structure (metrics["approval_index"] says why).
+    approval_index: ApprovalIndex | None = None
     data: DataInfo
     metrics: dict[str, Any]
     params: dict[str, Any] = {}
     bands: list[Band] = []
     score_range: tuple[float, float]
-    score_quantiles: list[float] = []  # percentiles 0..100 of the model's scores on its training data
+    score_quantiles: list[float] = []  # percentiles 0..100 of the model's out-of-fold scores on its training data
     typical_applicant: dict[str, Any] = {}  # median / most common value of each field in the training data
     library_versions: dict[str, str]
     code_version: str = "unknown"

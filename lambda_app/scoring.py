@@ -10,8 +10,10 @@ from typing import Any
 import numpy as np
 from catboost import CatBoostRegressor, Pool
 
+from lambda_app.approval import INDEX
+from lambda_app.attribution import field_contributions
 from lambda_app.bundle import Band, BundleError, Manifest, read_manifest
-from lambda_app.features import DERIVED, categorical_indices, model_row
+from lambda_app.features import categorical_indices, feature_values, model_row
 from lambda_app.schema import SPECS
 
 
@@ -59,6 +61,8 @@ class Scorer:
             raise BundleError(f"CatBoost cannot read {directory / manifest.model_file}: {e}") from None
         if list(model.feature_names_) != manifest.features:
             raise BundleError(f"Model features in {directory} do not match its manifest; retrain the bundle.")
+        if INDEX in manifest.features and manifest.approval_index is None:
+            raise BundleError(f"Model in {directory} uses {INDEX} but its manifest has no index parameters; retrain.")
         return cls(model, manifest)
 
     @property
@@ -66,7 +70,7 @@ class Scorer:
         return self.manifest.version
 
     def rows(self, applicants: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
-        return [model_row(a, self.manifest.features) for a in applicants]
+        return [model_row(a, self.manifest.features, self.manifest.approval_index) for a in applicants]
 
     def score(self, applicants: Sequence[Mapping[str, Any]]) -> list[float]:
         """Risk scores, clipped to the range seen in training so that an applicant
@@ -87,34 +91,40 @@ class Scorer:
         return percentile_of(score, self.manifest.score_quantiles)
 
     def explain(self, applicants: Sequence[Mapping[str, Any]], top: int = 4) -> list[Explanation]:
-        """Reason codes from the model's own SHAP values (CatBoost's exact TreeSHAP)."""
+        """Reason codes from the model's own SHAP values (CatBoost's exact TreeSHAP),
+        attributed to the applicant's fields (lambda_app.attribution)."""
         columns = self.manifest.features
-        rows = self.rows(applicants)
+        index = self.manifest.approval_index
+        values = [feature_values(a, index) for a in applicants]
+        rows = [[v[c] for c in columns] for v in values]
         pool = Pool(rows, cat_features=categorical_indices(columns), feature_names=list(columns))
         shap = self.model.get_feature_importance(data=pool, type="ShapValues")
-        return [
-            explanation(columns, row, [float(v) for v in values], top) for row, values in zip(rows, shap, strict=True)
-        ]
+        out = []
+        for applicant, v, (*contributions, baseline) in zip(applicants, values, shap, strict=True):
+            by_field = field_contributions(columns, [float(x) for x in contributions], v, index)
+            out.append(explanation(applicant, by_field, float(baseline), top))
+        return out
 
 
-_LABELS = {**{n: s.description for n, s in SPECS.items()}, **{d.name: d.label for d in DERIVED}}
-_PROTECTED = {n for n, s in SPECS.items() if s.protected} | {
-    d.name for d in DERIVED if any(SPECS[s].protected for s in d.sources)
-}
+_LABELS = {n: s.description for n, s in SPECS.items()}
+_PROTECTED = {n for n, s in SPECS.items() if s.protected}
 
 
-def explanation(columns: Sequence[str], row: Sequence[Any], shap_row: Sequence[float], top: int) -> Explanation:
-    *contributions, baseline = shap_row
+def explanation(
+    applicant: Mapping[str, Any], contributions: Mapping[str, float], baseline: float, top: int
+) -> Explanation:
+    """Reasons for one applicant from each field's contribution. `other` takes the rest,
+    rounding included, so the published numbers add up exactly."""
     reasons = [
-        Reason(c, _LABELS.get(c, c), v, round(x, 4), c in _PROTECTED)
-        for c, v, x in zip(columns, row, contributions, strict=True)
+        Reason(f, _LABELS.get(f, f), applicant[f], round(x, 4), f in _PROTECTED) for f, x in contributions.items()
     ]
     ranked = sorted(reasons, key=lambda r: -abs(r.contribution))
     raised = [r for r in ranked if r.contribution > 0][:top]
     lowered = [r for r in ranked if r.contribution < 0][:top]
-    shown = {r.feature for r in raised + lowered}
-    other = sum(x for c, x in zip(columns, contributions, strict=True) if c not in shown)
-    return Explanation(round(baseline, 4), round(baseline + sum(contributions), 4), raised, lowered, round(other, 4))
+    base = round(baseline, 4)
+    output = round(baseline + sum(contributions.values()), 4)
+    other = round(output - base - sum(r.contribution for r in raised + lowered), 4)
+    return Explanation(base, output, raised, lowered, other)
 
 
 def describe(feature: str, label: str, value: Any) -> str:

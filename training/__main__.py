@@ -15,7 +15,7 @@ from training import synth
 from training.dataset import DataError, read_applicants
 from training.metrics import regression_metrics
 from training.publish import PublishError, publish
-from training.train import TrainConfig, train_bundle
+from training.train import ConfigError, TrainConfig, train_bundle
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,6 +30,16 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--out", type=Path, required=True)
     t.add_argument("--seed", type=int, default=42)
     t.add_argument("--exclude", default="", help="comma-separated fields the model must not use")
+    t.add_argument("--cv", type=int, default=5, help="cross-validation folds (default 5)")
+    t.add_argument(
+        "--compare-exclusion",
+        action="store_true",
+        help="also cross-validate without the protected fields (or, with --exclude, with every field) on the "
+        "same folds and report the difference; doubles the training time",
+    )
+    t.add_argument("--iterations", type=int, help="boosting rounds (default from the recipe; fewer is faster, coarser)")
+    t.add_argument("--no-monotone", action="store_true", help="drop the monotone constraints (for comparison)")
+    t.add_argument("--no-report", action="store_true", help="skip the model card and plots")
     u = sub.add_parser("publish", help="upload a bundle to S3 under its version id")
     u.add_argument("--model", type=Path, required=True)
     u.add_argument("--to", required=True, help="s3://bucket/prefix")
@@ -48,14 +58,27 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "train":
             start = time.perf_counter()
             exclude = tuple(x.strip() for x in args.exclude.split(",") if x.strip())
-            manifest = train_bundle(read_applicants(args.data), args.out, TrainConfig(seed=args.seed, exclude=exclude))
+            defaults = TrainConfig()
+            params = {**defaults.params, **({"iterations": args.iterations} if args.iterations else {})}
+            config = TrainConfig(
+                params=params,
+                seed=args.seed,
+                cv=args.cv,
+                exclude=exclude,
+                monotone=not args.no_monotone,
+                compare_exclusion=args.compare_exclusion,
+                report=not args.no_report,
+            )
+            manifest = train_bundle(read_applicants(args.data), args.out, config)
             print(
                 json.dumps(
                     {
                         "version": manifest.version,
                         "out": str(args.out),
                         "data": manifest.data.source,
+                        "cv": {k: v for k, v in manifest.metrics["cv"].items() if k != "folds"},
                         "holdout": manifest.metrics["holdout"],
+                        "approval_index": manifest.metrics["approval_index"]["status"],
                         "seconds": round(time.perf_counter() - start, 1),
                     },
                     indent=2,
@@ -69,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             frame = read_applicants(args.data).frame
             scores = scorer.score(frame.drop(columns=[TARGET]).to_dict("records"))  # type: ignore[arg-type]
             print(json.dumps({"model_version": scorer.version, **regression_metrics(frame[TARGET], scores)}, indent=2))
-    except (DataError, BundleError, PublishError) as e:
+    except (DataError, BundleError, PublishError, ConfigError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0

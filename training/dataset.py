@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from pydantic import ValidationError
-
 from lambda_app.bundle import DataInfo, file_sha256
-from lambda_app.schema import FEATURES, TARGET, Applicant
+from lambda_app.batch import validate_strings
+from lambda_app.schema import FEATURES, TARGET
 
 MAX_REPORTED = 10
 
@@ -39,25 +38,26 @@ def read_applicants(path: Path, labelled: bool = True) -> Dataset:
         missing = [c for c in needed if c not in header]
         if missing:
             raise DataError(f"{path}: missing column(s) {', '.join(missing)}")
-        records: list[dict[str, object]] = []
-        problems: list[str] = []
-        for line, row in enumerate(reader, start=2):
-            try:
-                record: dict[str, object] = Applicant.model_validate_strings({c: row[c] for c in FEATURES}).model_dump()
-            except ValidationError as e:
-                problems += [
-                    f"line {line}, column {err['loc'][0]}: {err['msg']} (got {row.get(str(err['loc'][0]))!r})"
-                    for err in e.errors()
-                ]
-                record = {}
-            if labelled:
-                target = _finite(row[TARGET])
-                if target is None:
-                    problems.append(f"line {line}, column {TARGET}: not a finite number (got {row[TARGET]!r})")
-                record[TARGET] = target
-            if len(problems) >= MAX_REPORTED:
-                break
-            records.append(record)
+        raw = list(reader)
+    # The same per-row validation as the API's CSV batches; a row's line is its index + 2
+    # (the header is line 1).
+    rows = validate_strings({c: r[c] for c in FEATURES} for r in raw)
+    records: list[dict[str, object]] = []
+    problems: list[str] = []
+    for row, text in zip(rows, raw, strict=True):
+        line = row.index + 2
+        problems += [
+            f"line {line}, column {e.field}: {e.message} (got {text.get(e.field)!r})" for e in row.errors
+        ]
+        record: dict[str, object] = dict(row.applicant or {})
+        if labelled:
+            target = _finite(text[TARGET])
+            if target is None:
+                problems.append(f"line {line}, column {TARGET}: not a finite number (got {text[TARGET]!r})")
+            record[TARGET] = target
+        if len(problems) >= MAX_REPORTED:
+            break
+        records.append(record)
     if problems:
         raise DataError(f"{path}: invalid rows (first {len(problems)} problems shown):\n  " + "\n  ".join(problems))
     if not records:

@@ -5,6 +5,12 @@ public loan-approval data (income rises with education and experience, credit sc
 with payment behaviour); the risk score is a documented function of the fields a
 credit officer would expect to matter, plus noise. It is demo data: a model trained
 on it demonstrates the product, not credit risk.
+
+The target has the same structure as the public data's, so that the demo exercises the
+same training path (the approval index, training/approval.py): a base score rounded to
+whole points, multiplied by 0.8 for applicants a lender approved, where approval follows
+a logistic rule in the fields (lower debt burden and rate, higher income and credit
+score, no defaults; about a quarter of applicants).
 """
 
 from __future__ import annotations
@@ -67,7 +73,7 @@ def generate(rows: int, seed: int = 42) -> pd.DataFrame:
     dti = np.clip((payment + liabilities / 120) / (income / 12), 0.016, 4.1)
     utility = np.clip(rng.beta(6, 1.5, n), 0.26, 0.999)
 
-    risk = (
+    base = (
         42.0
         + 28 * np.clip(dti, 0, 1.5)
         - 0.05 * (credit_score - 575)
@@ -81,6 +87,19 @@ def generate(rows: int, seed: int = 42) -> pd.DataFrame:
         - 0.08 * (np.clip(experience, 0, 40) - 17)
         + rng.normal(0, 2.5, n)
     )
+    approval_logit = (
+        -1.6
+        - 6.0 * (np.clip(dti, 0, 1.5) - 0.3)
+        - 25.0 * (rate - 0.24)
+        + 1.2 * np.log(income / 50000)
+        + 0.01 * (credit_score - 575)
+        + 0.3 * edu_rank
+        - 2.0 * defaults
+        - 2.5 * bankruptcy
+        - 0.8 * (employment == "Unemployed")
+    )
+    approved = rng.random(n) < 1.0 / (1.0 + np.exp(-approval_logit))
+    risk = np.clip(np.round(base), 35, 84) * np.where(approved, 0.8, 1.0)
     frame = pd.DataFrame(
         {
             "Age": age,
@@ -111,7 +130,7 @@ def generate(rows: int, seed: int = 42) -> pd.DataFrame:
             "InterestRate": rate.round(6),
             "MonthlyLoanPayment": payment.round(4),
             "TotalDebtToIncomeRatio": dti.round(6),
-            TARGET: np.clip(risk, 28, 84).round(1),
+            TARGET: risk.round(1),
         }
     )
     return frame

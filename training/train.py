@@ -1,11 +1,19 @@
-"""Fitting, evaluating and writing a model bundle."""
+"""Fitting, evaluating and writing a model bundle.
+
+The pipeline has two fitted stages, both fitted on training rows only: the approval
+index (training/approval.py), then CatBoost on the applicant fields, the derived ratios
+and the index. Cross-validation refits both inside every fold; its out-of-fold scores
+give the hold-out metrics, the bands and the report, and one final fit on every row
+gives the served model.
+"""
 
 from __future__ import annotations
 
 import platform
 import subprocess
 import tempfile
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,33 +22,48 @@ import catboost
 import numpy as np
 import pandas as pd
 from catboost import CatBoostRegressor
+from threadpoolctl import threadpool_limits
 
+from lambda_app.approval import INDEX
 from lambda_app.bundle import MODEL_FILE, Band, Manifest, file_sha256, schema_sha256, write_manifest
 from lambda_app.features import add_derived, categorical_indices, model_columns
-from lambda_app.schema import FIELDS, TARGET, Applicant
+from lambda_app.schema import FEATURES, FIELDS, PROTECTED, TARGET, Applicant
+from training.approval import IndexFit, approval_labels, auc, fit_index
+from training.cv import CVResult, FoldPrediction, cross_validate, paired_difference
 from training.dataset import Dataset
 from training.metrics import regression_metrics
+from training.monotone import catboost_constraints
 
 BAND_NAMES = ("low", "medium", "high", "very high")
-BAND_QUANTILES = (0.50, 0.80, 0.95)  # share of training applicants below each cut
+BAND_QUANTILES = (0.50, 0.80, 0.95)  # share of applicants below each cut
+
+
+class ConfigError(ValueError):
+    """Training settings that cannot work; the message says which."""
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     seed: int = 42
-    holdout: float = 0.2
-    exclude: tuple[str, ...] = ()
+    cv: int = 5  # folds; their out-of-fold predictions are the hold-out estimate
+    exclude: tuple[str, ...] = ()  # fields the model (index included) must not use
+    monotone: bool = True  # the domain's monotone constraints (training/monotone.py)
+    compare_exclusion: bool = False  # also cross-validate with/without the protected fields
+    report: bool = True  # model card and plots next to the bundle
     params: dict[str, Any] = field(
         default_factory=lambda: {
             "iterations": 1500,
             "learning_rate": 0.05,
-            "depth": 6,
+            "depth": 4,
             "loss_function": "RMSE",
+            # Every categorical field has at most 5 levels: one-hot splits are as accurate
+            # here as CatBoost's target statistics and several times faster to train.
+            "one_hot_max_size": 5,
         }
     )
 
     def catboost_params(self, columns: list[str]) -> dict[str, Any]:
-        return {
+        params = {
             **self.params,
             "random_seed": self.seed,
             "cat_features": categorical_indices(columns),
@@ -48,23 +71,81 @@ class TrainConfig:
             "allow_writing_files": False,
             "verbose": False,
         }
+        if self.monotone:
+            params["monotone_constraints"] = catboost_constraints(columns)
+        return params
+
+    def check(self) -> None:
+        unknown = sorted(set(self.exclude) - set(FEATURES))
+        if unknown:
+            raise ConfigError(f"cannot exclude unknown field(s) {', '.join(unknown)}; fields: {', '.join(FEATURES)}")
+        if self.cv < 2:
+            raise ConfigError(f"--cv needs at least 2 folds (got {self.cv})")
 
 
-def fit(frame: pd.DataFrame, config: TrainConfig) -> CatBoostRegressor:
-    columns = model_columns(config.exclude)
+@dataclass(frozen=True)
+class Fitted:
+    model: CatBoostRegressor
+    index: IndexFit
+
+
+def fit(frame: pd.DataFrame, config: TrainConfig) -> Fitted:
+    """Both stages on these rows only."""
+    # One BLAS thread: the regression is small, and threads fighting CatBoost's (and other
+    # jobs') for two cores made it 10x slower; it also keeps its sums in a fixed order.
+    with threadpool_limits(limits=1, user_api="blas"):
+        index = fit_index(frame[list(FEATURES)], frame[TARGET], config.exclude, config.monotone)
+    columns = model_columns(config.exclude, approval_index=index.index is not None)
     model = CatBoostRegressor(**config.catboost_params(columns))
-    model.fit(add_derived(frame, columns), frame[TARGET].to_numpy())
-    return model
+    model.fit(add_derived(frame, columns, index.index), frame[TARGET].to_numpy())
+    return Fitted(model, index)
 
 
-def predict(model: CatBoostRegressor, frame: pd.DataFrame) -> np.ndarray:
-    return np.asarray(model.predict(add_derived(frame, list(model.feature_names_))))
+def predict(fitted: Fitted, frame: pd.DataFrame) -> np.ndarray:
+    return np.asarray(fitted.model.predict(add_derived(frame, list(fitted.model.feature_names_), fitted.index.index)))
 
 
-def split(frame: pd.DataFrame, share: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    rng = np.random.default_rng(seed)
-    mask = rng.random(len(frame)) < share
-    return frame[~mask].reset_index(drop=True), frame[mask].reset_index(drop=True)
+def index_of(fitted: Fitted, frame: pd.DataFrame) -> np.ndarray | None:
+    if fitted.index.index is None:
+        return None
+    return np.asarray(add_derived(frame, [INDEX], fitted.index.index)[INDEX], dtype=float)
+
+
+def cross_validated(frame: pd.DataFrame, config: TrainConfig) -> CVResult:
+    def fit_predict(train: pd.DataFrame, validation: pd.DataFrame) -> tuple[FoldPrediction, dict[str, Any]]:
+        fitted = fit(train, config)
+        return FoldPrediction(predict(fitted, validation), index_of(fitted, validation)), fitted.index.status
+
+    return cross_validate(frame, TARGET, config.cv, config.seed, fit_predict)
+
+
+def index_out_of_fold(frame: pd.DataFrame, result: CVResult) -> dict[str, Any]:
+    """How well the out-of-fold index separates the rows whose approval the target shows."""
+    if result.approval_index is None:
+        return {}
+    labels = approval_labels(frame[TARGET])
+    known = labels >= 0
+    return {"auc_out_of_fold": round(auc(labels[known], result.approval_index[known]), 5)}
+
+
+def exclusion_comparison(frame: pd.DataFrame, config: TrainConfig, result: CVResult) -> dict[str, Any]:
+    """What leaving out the protected fields costs, on the same folds: a model trained
+    with exclusions is compared with the full recipe, a full one with the recipe
+    without the protected fields."""
+    if config.exclude:
+        other = replace(config, exclude=())
+        full, excluded = cross_validated(frame, other), result
+        fields = list(config.exclude)
+    else:
+        fields = list(PROTECTED)
+        other = replace(config, exclude=tuple(fields))
+        full, excluded = result, cross_validated(frame, other)
+    return {
+        "excluded": fields,
+        "full": full.summary(),
+        "without": excluded.summary(),
+        "difference": paired_difference(full.fold_metrics, excluded.fold_metrics),  # without minus full
+    }
 
 
 def bands_from(scores: np.ndarray) -> list[Band]:
@@ -107,22 +188,35 @@ def code_version() -> str:
         return "unknown"
 
 
-def train_bundle(data: Dataset, out: Path, config: TrainConfig = TrainConfig()) -> Manifest:
-    """Hold-out metrics come from a model fitted without the hold-out rows; the bundle's
-    model is then refitted on every row with the same settings."""
-    train_part, holdout_part = split(data.frame, config.holdout, config.seed)
-    probe = fit(train_part, config)
-    holdout_metrics = regression_metrics(holdout_part[TARGET], predict(probe, holdout_part))
-
-    model = fit(data.frame, config)
-    fitted = predict(model, data.frame)
+def save_model(model: CatBoostRegressor, out: Path) -> str:
     out.mkdir(parents=True, exist_ok=True)
-    model_path = out / MODEL_FILE
     with tempfile.NamedTemporaryFile(dir=out, suffix=".cbm", delete=False) as tmp:
         model.save_model(tmp.name)
-    Path(tmp.name).replace(model_path)
-    sha = file_sha256(model_path)
+    Path(tmp.name).replace(out / MODEL_FILE)
+    return file_sha256(out / MODEL_FILE)
+
+
+def train_bundle(data: Dataset, out: Path, config: TrainConfig = TrainConfig()) -> Manifest:
+    """Cross-validate, fit on every row, write model, manifest and (optionally) the report."""
+    config.check()
+    start = time.perf_counter()
+    frame = data.frame
+    result = cross_validated(frame, config)
+    comparison = exclusion_comparison(frame, config, result) if config.compare_exclusion else None
+    fitted = fit(frame, config)
+    model = fitted.model
+    sha = save_model(model, out)
+    out_of_fold = result.predictions
     now = datetime.now(UTC)
+    metrics: dict[str, Any] = {
+        "cv": result.summary(),
+        # Every row scored by a model that never saw it: the hold-out estimate.
+        "holdout": {**regression_metrics(frame[TARGET], out_of_fold), "method": f"{config.cv}-fold out-of-fold"},
+        "train_fit": regression_metrics(frame[TARGET], predict(fitted, frame)),
+        "approval_index": {**fitted.index.status, **index_out_of_fold(frame, result)},
+    }
+    if comparison is not None:
+        metrics["exclusion_comparison"] = comparison
     manifest = Manifest(
         version=f"{now:%Y%m%d}-{sha[:10]}",
         created_at=now.isoformat(timespec="seconds"),
@@ -132,17 +226,21 @@ def train_bundle(data: Dataset, out: Path, config: TrainConfig = TrainConfig()) 
         features=list(model.feature_names_),
         categorical_features=[c for i, c in enumerate(model.feature_names_) if i in model.get_cat_feature_indices()],
         excluded_features=list(config.exclude),
+        approval_index=fitted.index.index,
         data=data.info,
-        metrics={
-            "holdout": holdout_metrics,
-            "holdout_share": config.holdout,
-            "train_fit": regression_metrics(data.frame[TARGET], fitted),
+        metrics=metrics,
+        params={
+            **config.params,
+            "seed": config.seed,
+            "cv_folds": config.cv,
+            "monotone_constraints": catboost_constraints(list(model.feature_names_)) if config.monotone else {},
         },
-        params={**config.params, "seed": config.seed},
-        bands=bands_from(fitted),
-        score_range=(float(data.frame[TARGET].min()), float(data.frame[TARGET].max())),
-        score_quantiles=[round(float(q), 3) for q in np.quantile(fitted, np.linspace(0, 1, 101))],
-        typical_applicant=typical_applicant(data.frame),
+        # Bands and percentiles from out-of-fold scores: the distribution new applicants
+        # will get, not the tighter one of rows the model was fitted on.
+        bands=bands_from(out_of_fold),
+        score_range=(float(frame[TARGET].min()), float(frame[TARGET].max())),
+        score_quantiles=[round(float(q), 3) for q in np.quantile(out_of_fold, np.linspace(0, 1, 101))],
+        typical_applicant=typical_applicant(frame),
         library_versions={
             "catboost": catboost.__version__,
             "numpy": np.__version__,
@@ -151,5 +249,9 @@ def train_bundle(data: Dataset, out: Path, config: TrainConfig = TrainConfig()) 
         },
         code_version=code_version(),
     )
+    if config.report:
+        from training.report import write_report  # matplotlib: only when a report is wanted
+
+        write_report(out, manifest, frame, result, fitted, seconds_so_far=time.perf_counter() - start)
     write_manifest(out, manifest)
     return manifest
