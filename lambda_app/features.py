@@ -125,9 +125,7 @@ def feature_values(applicant: Mapping[str, Any], index: ApprovalIndex | None = N
     return values
 
 
-def model_row(
-    applicant: Mapping[str, Any], columns: Sequence[str], index: ApprovalIndex | None = None
-) -> list[Any]:
+def model_row(applicant: Mapping[str, Any], columns: Sequence[str], index: ApprovalIndex | None = None) -> list[Any]:
     """One applicant as the model's input row, in the model's column order."""
     values = feature_values(applicant, index)
     return [values[c] for c in columns]

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from lambda_app.bundle import DataInfo, file_sha256
+
 from lambda_app.batch import validate_strings
+from lambda_app.bundle import DataInfo, file_sha256
 from lambda_app.schema import FEATURES, TARGET
 
 MAX_REPORTED = 10
@@ -46,9 +47,7 @@ def read_applicants(path: Path, labelled: bool = True) -> Dataset:
     problems: list[str] = []
     for row, text in zip(rows, raw, strict=True):
         line = row.index + 2
-        problems += [
-            f"line {line}, column {e.field}: {e.message} (got {text.get(e.field)!r})" for e in row.errors
-        ]
+        problems += [f"line {line}, column {e.field}: {e.message} (got {text.get(e.field)!r})" for e in row.errors]
         record: dict[str, object] = dict(row.applicant or {})
         if labelled:
             target = _finite(text[TARGET])

@@ -5,6 +5,7 @@ Residual = actual - predicted (> 0: the model scored the applicant too low).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -55,7 +56,7 @@ def ranges(values: Any, edges: Sequence[float], unit: str = "") -> tuple[np.ndar
     """Each value's range name ('<40', '40-45', ..., '>=70') and the names in order."""
     v = np.asarray(values, dtype=float)
     names = [f"<{_fmt(edges[0])}{unit}"]
-    names += [f"{_fmt(a)}-{_fmt(b)}{unit}" for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    names += [f"{_fmt(a)}-{_fmt(b)}{unit}" for a, b in itertools.pairwise(edges)]
     names += [f">={_fmt(edges[-1])}{unit}"]
     return np.array(names, dtype=object)[np.searchsorted(edges, v, side="right")], names
 
@@ -84,9 +85,7 @@ class ErrorAnalysis:
     findings: list[str]
 
 
-def analyse(
-    frame: pd.DataFrame, actual: Any, predicted: Any, index: Any | None, labels: Any | None
-) -> ErrorAnalysis:
+def analyse(frame: pd.DataFrame, actual: Any, predicted: Any, index: Any | None, labels: Any | None) -> ErrorAnalysis:
     y = np.asarray(actual, dtype=float)
     p = np.asarray(predicted, dtype=float)
     residual = y - p

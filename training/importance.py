@@ -3,7 +3,8 @@ the applicant's fields exactly as the reason codes are (lambda_app.attribution).
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Any
+
 import pandas as pd
 from catboost import Pool
 
@@ -20,7 +21,7 @@ def field_importance(fitted: Fitted, frame: pd.DataFrame, seed: int) -> dict[str
     rows = frame if len(frame) <= SAMPLE_ROWS else frame.sample(SAMPLE_ROWS, random_state=seed)
     columns = list(fitted.model.feature_names_)
     index = fitted.index.index
-    records = rows[list(FEATURES)].to_dict("records")
+    records: list[dict[str, Any]] = rows[list(FEATURES)].to_dict("records")  # type: ignore[assignment]
     values = [feature_values(r, index) for r in records]
     pool = Pool([[v[c] for c in columns] for v in values], cat_features=categorical_indices(columns))
     shap = fitted.model.get_feature_importance(data=pool, type="ShapValues")

@@ -99,7 +99,13 @@ def render(f: CardFacts) -> str:
                     PUBLISHED["rmse"],
                     f"{PUBLISHED['rows']:,}",
                 ],
-                ["fit on its own training rows (not an estimate)", f"{fit['r2']:.4f}", f"{fit['mae']:.3f}", f"{fit['rmse']:.3f}", f"{fit['rows']:,}"],
+                [
+                    "fit on its own training rows (not an estimate)",
+                    f"{fit['r2']:.4f}",
+                    f"{fit['mae']:.3f}",
+                    f"{fit['rmse']:.3f}",
+                    f"{fit['rows']:,}",
+                ],
             ],
         ),
         "Per-fold R\u00b2: " + ", ".join(f"{x:.4f}" for x in cv["r2"]["per_fold"]) + ". Every cross-validation fold "
@@ -113,7 +119,12 @@ def render(f: CardFacts) -> str:
         + table(
             ["band", "from", "below", "share of applicants (out-of-fold)"],
             [
-                [b.name, "" if b.lower is None else b.lower, "" if b.upper is None else b.upper, f"{f.band_shares[b.name]:.1%}"]
+                [
+                    b.name,
+                    "" if b.lower is None else b.lower,
+                    "" if b.upper is None else b.upper,
+                    f"{f.band_shares[b.name]:.1%}",
+                ]
                 for b in m.bands
             ],
         ),
@@ -155,7 +166,9 @@ def _data_section(f: CardFacts) -> str:
             f"(ambiguous, left out of the index fit) and {status['off_grid_rows'] / rows:.1%} on neither."
         )
     if m.excluded_features:
-        lines.append(f"- Fields withheld from the model: {', '.join(m.excluded_features)} (the API still accepts them).")
+        lines.append(
+            f"- Fields withheld from the model: {', '.join(m.excluded_features)} (the API still accepts them)."
+        )
     return "\n".join(lines)
 
 
@@ -196,7 +209,14 @@ def _model_section(m: Manifest) -> str:
 def _errors_section(e: ErrorAnalysis, plot: str) -> str:
     parts = ["Out-of-fold residuals (actual - predicted; positive: the model scored too low).", ""]
     parts += [f"- {x}" for x in e.findings]
-    parts += ["", f"![Residuals by score range]({plot})", "", "By predicted score:", "", _slices(e.by_predicted, "predicted")]
+    parts += [
+        "",
+        f"![Residuals by score range]({plot})",
+        "",
+        "By predicted score:",
+        "",
+        _slices(e.by_predicted, "predicted"),
+    ]
     parts += ["", "By actual score:", "", _slices(e.by_actual, "actual")]
     if e.by_approval_probability:
         parts += [
@@ -228,7 +248,18 @@ def _fairness_section(f: CardFacts) -> str:
         parts.append(
             f"**{attribute}**\n\n"
             + table(
-                ["group", "applicants", "mean score", "mean actual", "gap", "in highest band", "four-fifths ratio", "band ratio", "SMD", "flags"],
+                [
+                    "group",
+                    "applicants",
+                    "mean score",
+                    "mean actual",
+                    "gap",
+                    "in highest band",
+                    "four-fifths ratio",
+                    "band ratio",
+                    "SMD",
+                    "flags",
+                ],
                 [
                     [
                         g.group,

@@ -10,13 +10,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
-import numpy as np  # noqa: E402
-from matplotlib.colors import LogNorm  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import LogNorm
+from matplotlib.patches import Patch
 
-from lambda_app.schema import SPECS  # noqa: E402
-from training.errors import ranges  # noqa: E402
+from lambda_app.schema import SPECS
+from training.errors import ranges
 
 PREDICTED_VS_ACTUAL = "predicted_vs_actual.png"
 RESIDUALS_BY_SCORE = "residuals_by_score.png"
@@ -45,7 +45,7 @@ def predicted_vs_actual(actual: Any, predicted: Any, metrics: Mapping[str, float
     hb = ax.hexbin(y, p, gridsize=55, extent=(lo, hi, lo, hi), mincnt=1, cmap="Blues", norm=LogNorm())
     fig.colorbar(hb, ax=ax, label="applicants per cell")
     ax.plot([lo, hi], [lo, hi], color=_ORANGE, lw=1.5, label="perfect prediction")
-    names, order = ranges(y, np.arange(np.ceil(lo / 4) * 4, hi, 4))
+    names, order = ranges(y, [float(x) for x in np.arange(np.ceil(lo / 4) * 4, hi, 4)])
     centres = [float(np.median(y[names == n])) for n in order if np.any(names == n)]
     means = [float(np.mean(p[names == n])) for n in order if np.any(names == n)]
     ax.plot(centres, means, color="black", lw=1.8, marker="o", ms=3.5, label="mean prediction per actual range")

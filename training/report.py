@@ -43,7 +43,10 @@ def write_report(
             y, scores, manifest.metrics["holdout"], out / plots.PREDICTED_VS_ACTUAL
         ).name,
         "residuals_by_score": plots.residuals_by_score(
-            y, scores, score_edges(y), [b.lower for b in manifest.bands if b.lower is not None],
+            y,
+            scores,
+            score_edges(y),
+            [b.lower for b in manifest.bands if b.lower is not None],
             out / plots.RESIDUALS_BY_SCORE,
         ).name,
         "feature_importance": plots.feature_importance(importance, out / plots.FEATURE_IMPORTANCE).name,

@@ -87,7 +87,8 @@ def generate(rows: int, seed: int = 42) -> pd.DataFrame:
         - 0.08 * (np.clip(experience, 0, 40) - 17)
         + rng.normal(0, 2.5, n)
     )
-    approval_logit = (
+    # Sharp, as in the public data, where a linear rule tells approval apart almost perfectly.
+    approval_logit = 3.0 * (
         -1.6
         - 6.0 * (np.clip(dti, 0, 1.5) - 0.3)
         - 25.0 * (rate - 0.24)

@@ -189,6 +189,12 @@ def code_version() -> str:
 
 
 def save_model(model: CatBoostRegressor, out: Path) -> str:
+    """The model file, byte for byte the same for the same data and settings: CatBoost's
+    random model id and finish time are dropped (the manifest says when and what)."""
+    metadata = model.get_metadata()
+    for volatile in ("model_guid", "train_finish_time"):
+        if volatile in metadata:
+            del metadata[volatile]
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=out, suffix=".cbm", delete=False) as tmp:
         model.save_model(tmp.name)
