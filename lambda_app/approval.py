@@ -14,6 +14,7 @@ to respect that direction).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -59,6 +60,14 @@ def term_input(term: Term, value: Any) -> Any:
     """The transformed input of one term, for a scalar or a pandas column."""
     if term.transform == "is":
         return 1.0 * (value == term.level)
+    if isinstance(value, int | float):
+        # One applicant: plain float arithmetic, an order of magnitude faster than numpy on scalars.
+        v = float(value)
+        if term.lower is not None:
+            v = max(v, term.lower)
+        if term.upper is not None:
+            v = min(v, term.upper)
+        return math.log(v) if term.transform == "log" else v
     x = value
     if term.lower is not None:
         x = np.maximum(x, term.lower)

@@ -29,9 +29,14 @@ class Derived:
     compute: Callable[[Mapping[str, Any]], Any]
 
 
+def _at_least(x: Any, floor: float) -> Any:
+    # Plain max for one applicant's numbers (numpy on scalars costs microseconds each).
+    return max(x, floor) if isinstance(x, int | float) else np.maximum(x, floor)
+
+
 def _per(numerator: Any, denominator: Any) -> Any:
     """numerator / denominator with the denominator floored at 1 (scalars or columns)."""
-    return numerator / np.maximum(denominator, 1.0)
+    return numerator / _at_least(denominator, 1.0)
 
 
 def _monthly_income(a: Mapping[str, Any]) -> Any:
@@ -41,7 +46,7 @@ def _monthly_income(a: Mapping[str, Any]) -> Any:
 def _monthly_debt_payments(a: Mapping[str, Any]) -> Any:
     # The original data set had this column; its total debt-to-income ratio counts it together
     # with the loan's payment, so it is recovered exactly. Never negative, whatever is submitted.
-    return np.maximum(a["TotalDebtToIncomeRatio"] * _monthly_income(a) - a["MonthlyLoanPayment"], 0.0)
+    return _at_least(a["TotalDebtToIncomeRatio"] * _monthly_income(a) - a["MonthlyLoanPayment"], 0.0)
 
 
 _INCOME_DEBT = ("TotalDebtToIncomeRatio", "AnnualIncome", "MonthlyLoanPayment")

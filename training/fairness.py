@@ -101,3 +101,34 @@ def standardized_mean_difference(a: Any, b: Any) -> float:
         return 0.0
     pooled = np.sqrt(((x.size - 1) * x.var(ddof=1) + (z.size - 1) * z.var(ddof=1)) / (x.size + z.size - 2))
     return float((x.mean() - z.mean()) / pooled) if pooled > 0 else 0.0
+
+
+def findings(attribute: str, groups: Sequence[GroupFigures]) -> list[str]:
+    """Plain-language reading of one attribute's table."""
+    if not groups:
+        return []
+    out = []
+    worst = min(groups, key=lambda g: g.favourable_ratio)
+    if worst.favourable_ratio < FOUR_FIFTHS:
+        out.append(f"{attribute}: {worst.group} fails the four-fifths rule (ratio {worst.favourable_ratio:.3f}).")
+    else:
+        out.append(
+            f"{attribute}: every group passes the four-fifths rule (lowest ratio {worst.favourable_ratio:.3f}, "
+            f"{worst.group})."
+        )
+    largest = max(groups, key=lambda g: abs(g.smd))
+    gaps = [g.gap for g in groups]
+    spread = max(gaps) - min(gaps)
+    if abs(largest.smd) >= SMD_FLAG:
+        out.append(
+            f"{attribute}: mean scores differ (largest SMD {largest.smd:+.2f}, {largest.group}); the actual target "
+            f"differs alike, the gap between mean score and mean actual varying by only {spread:.2f} points across "
+            "groups, so the model reproduces the data's difference rather than adding to it."
+            if spread < 0.5
+            else f"{attribute}: mean scores differ (largest SMD {largest.smd:+.2f}, {largest.group}) and the gap "
+            f"between mean score and mean actual varies by {spread:.2f} points across groups: the model treats "
+            "some groups differently from what their actual scores warrant."
+        )
+    else:
+        out.append(f"{attribute}: no group's mean score differs by |SMD| >= {SMD_FLAG} (largest {largest.smd:+.3f}).")
+    return out

@@ -12,7 +12,7 @@ from lambda_app.bundle import Manifest
 from lambda_app.features import DERIVED_BY_NAME
 from lambda_app.schema import SPECS
 from training.errors import ErrorAnalysis, Slice
-from training.fairness import FOUR_FIFTHS, SMD_FLAG, GroupFigures
+from training.fairness import FOUR_FIFTHS, SMD_FLAG, GroupFigures, findings
 
 MODEL_CARD = "model_card.md"
 # The model this one replaces, as published: measured on 4,000 applicants it had not seen.
@@ -244,6 +244,8 @@ def _fairness_section(f: CardFacts) -> str:
         f"|SMD| >= {SMD_FLAG}); *gap*: mean score minus mean actual target (a gap near 0 means the model reproduces "
         "the data's difference without adding to it).",
     ]
+    summary = [x for attribute, groups in f.fairness.items() for x in findings(attribute, groups)]
+    parts.append("\n".join(f"- {x}" for x in summary))
     for attribute, groups in f.fairness.items():
         parts.append(
             f"**{attribute}**\n\n"
@@ -292,31 +294,36 @@ def _fairness_section(f: CardFacts) -> str:
     else:
         parts.append(
             ("The model uses " + ", ".join(used) + ". " if used else "The model uses neither field. ")
-            + "Run `python -m training train ... --compare-exclusion` to measure what excluding them costs on the same "
-            "folds (it cross-validates a second recipe, so it doubles the training time)."
+            + "This model was trained with `--no-compare-exclusion`; train without it to measure what excluding them "
+            "costs on the same folds."
         )
     return "\n\n".join(parts)
 
 
 def _limitations(m: Manifest) -> str:
+    demo = m.data.source.startswith("synthetic")
     items = [
-        "The training data is a public *synthetic* data set; its risk score is a formula of the inputs plus noise, "
-        "not observed repayment. Figures describe that data, not a real lender's book.",
-        "About 2.8 points of the target look like noise no model recovers; together with the uncertain approval "
-        "cases it bounds how far R\u00b2 can go.",
+        "The training data is demo data the project generates (`python -m training synth`): the model demonstrates "
+        "the product, not credit risk."
+        if demo
+        else "The public loan data is itself *synthetic*; its risk score is a formula of the inputs plus noise, not "
+        "observed repayment. Figures describe that data, not a real lender's book.",
+        f"Typical error: {m.metrics['holdout']['mae']:.2f} points (MAE), {m.metrics['holdout']['rmse']:.2f} RMSE on "
+        "unseen applicants. A score is an estimate of the expected risk score, not a guarantee for one applicant.",
         "Scores are pulled toward the middle (see the error analysis): the riskiest applicants are under-scored and "
-        "the safest over-scored by a few points; bands, being percentiles of the same scores, are consistent with "
-        "that.",
+        "the safest over-scored by a few points, as any estimate of an expected value is; the bands, being "
+        "percentiles of the same scores, rank applicants consistently.",
         "The approval index depends on the target's two-grid structure. On data without it the stage is skipped "
         "(the manifest says so) and the model is markedly weaker.",
         "Inputs outside the training range are clipped by the approval index and the trees do not extrapolate, so "
         "unusual applicants (zero income, huge balances) get the score of the nearest applicants in the data.",
     ]
-    if m.params.get("monotone_constraints"):
+    if m.params.get("monotone_constraints") and m.approval_index is not None:
         items.append(
-            "The monotone guarantee has a price on this data: the source's approval rule penalises a higher credit "
-            "score at a given interest rate, which the guarantee forbids the model to learn (see the README for the "
-            "measured cost)."
+            "The monotone guarantee has a price when the data's approval rule disagrees with the domain: in the public "
+            "loan data a higher credit score at a given interest rate makes approval less likely, which the "
+            "guarantee forbids the model to learn (on the shared data this cost about 0.015 R\u00b2, see the README; "
+            "`--no-monotone` trains without the guarantee for comparison)."
         )
     return "\n".join(f"- {x}" for x in items)
 

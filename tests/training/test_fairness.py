@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from training.fairness import age_bands, group_figures, standardized_mean_difference
+from training.fairness import age_bands, findings, group_figures, standardized_mean_difference
 
 
 def test_age_bands_edges() -> None:
@@ -35,3 +35,17 @@ def test_standardized_mean_difference() -> None:
     x, y = rng.normal(1.0, 2.0, 50_000), rng.normal(0.0, 2.0, 50_000)
     assert standardized_mean_difference(x, y) == pytest.approx(0.5, abs=0.02)
     assert standardized_mean_difference([1.0, 1.0], [1.0, 1.0]) == 0.0
+
+
+def test_findings_say_whether_the_model_adds_to_the_data_gap() -> None:
+    groups = ["young"] * 50 + ["old"] * 50
+    actual = [55.0] * 50 + [50.0] * 50
+    rng = np.random.default_rng(0)
+    same_gap = np.array(actual) + rng.normal(0, 1, 100)
+    table = group_figures("Age", groups, same_gap, actual, top_band_lower=60, order=["young", "old"])
+    text = " ".join(findings("Age", table))
+    assert "passes the four-fifths rule" in text and "reproduces the data's difference" in text
+    added = np.array([60.0] * 50 + [50.0] * 50) + rng.normal(0, 1, 100)
+    table = group_figures("Age", groups, added, actual, top_band_lower=58, order=["young", "old"])
+    text = " ".join(findings("Age", table))
+    assert "fails the four-fifths rule" in text and "differently from what their actual scores warrant" in text
