@@ -641,6 +641,23 @@ METRIC_NAMES = {
     "holdout": "Hold-out set (not trained on)",
     "holdout_share": "Share of data held out",
     "train_fit": "Training data (fit)",
+    # training/train.py: cross-validation, the approval index, the cost of excluding fields
+    "cv": "Cross-validation (mean \u00b1 std over folds)",
+    "folds": "Folds",
+    "method": "Method",
+    "approval_index": "Approval index",
+    "auc_in_sample": "AUC on its training rows",
+    "auc_out_of_fold": "AUC on unseen applicants",
+    "exclusion_comparison": "Cost of excluding fields (same folds)",
+    "r2_with": "R\u00b2 with them",
+    "r2_without": "R\u00b2 without them",
+    "r2_difference": "R\u00b2 difference (without - with)",
+    "mae_with": "MAE with them",
+    "mae_without": "MAE without them",
+    "mae_difference": "MAE difference (without - with)",
+    "rmse_with": "RMSE with them",
+    "rmse_without": "RMSE without them",
+    "rmse_difference": "RMSE difference (without - with)",
 }
 
 
@@ -656,6 +673,10 @@ def metric_groups(metrics: Mapping[str, Any]) -> list[tuple[str, list[tuple[str,
 
 
 def metric_text(value: Any) -> str:
+    if isinstance(value, Mapping) and {"mean", "std"} <= set(value):
+        return f"{metric_text(value['mean'])} \u00b1 {metric_text(value['std'])}"
+    if isinstance(value, list | tuple):
+        return ", ".join(metric_text(v) for v in value)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
     return number(round(value, 4) if isinstance(value, float) else value)

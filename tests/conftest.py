@@ -22,9 +22,10 @@ from training.train import TrainConfig, train_bundle
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data" / "loan_train.csv"
 # Cheap settings: 2 folds, few trees. The pipeline is the production one (approval index,
-# monotone constraints, model card and plots), only smaller.
+# monotone constraints, exclusion comparison), only smaller; the report (model card and plots)
+# has its own tests (tests/training/test_report.py), and the UI tests bring their own.
 FAST_PARAMS = {"iterations": 150, "learning_rate": 0.15, "depth": 4, "loss_function": "RMSE", "one_hot_max_size": 5}
-FAST = TrainConfig(cv=2, params=FAST_PARAMS)
+FAST = TrainConfig(cv=2, params=FAST_PARAMS, report=False)
 
 
 @pytest.fixture(scope="session")

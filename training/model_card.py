@@ -283,12 +283,12 @@ def _fairness_section(f: CardFacts) -> str:
     comparison = m.metrics.get("exclusion_comparison")
     used = [p for p in ("MaritalStatus", "Age") if p in m.features]
     if comparison is not None:
-        d = comparison["difference"]
+        c = comparison
         parts.append(
-            f"**Cost of excluding {', '.join(comparison['excluded'])}** (same {comparison['full']['folds']} folds, "
-            f"paired): R\u00b2 {comparison['full']['r2']['mean']:.4f} with them, "
-            f"{comparison['without']['r2']['mean']:.4f} without; difference {d['r2']['mean']:+.4f} ± "
-            f"{d['r2']['std']:.4f}, MAE {d['mae']['mean']:+.3f} ± {d['mae']['std']:.3f}. "
+            f"**Cost of excluding {', '.join(c['excluded'])}** (same {c['folds']} folds, paired): "
+            f"R\u00b2 {c['r2_with']['mean']:.4f} with them, {c['r2_without']['mean']:.4f} without; difference "
+            f"{c['r2_difference']['mean']:+.4f} ± {c['r2_difference']['std']:.4f}, MAE "
+            f"{c['mae_difference']['mean']:+.3f} ± {c['mae_difference']['std']:.3f}. "
             "Train with `--exclude MaritalStatus,Age` to withhold them; the API keeps accepting the full applicant."
         )
     else:

@@ -151,12 +151,14 @@ def exclusion_comparison(frame: pd.DataFrame, config: TrainConfig, result: CVRes
         fields = list(PROTECTED)
         other = replace(config, exclude=tuple(fields))
         full, excluded = result, cross_validated(frame, other)
-    return {
-        "excluded": fields,
-        "full": full.summary(),
-        "without": excluded.summary(),
-        "difference": paired_difference(full.fold_metrics, excluded.fold_metrics),  # without minus full
-    }
+    fold_cost = paired_difference(full.fold_metrics, excluded.fold_metrics)  # without minus with, fold by fold
+    with_them, without = full.summary(), excluded.summary()
+    out: dict[str, Any] = {"excluded": fields, "folds": with_them["folds"]}
+    for name in ("r2", "mae", "rmse"):
+        out[f"{name}_with"] = {k: with_them[name][k] for k in ("mean", "std")}
+        out[f"{name}_without"] = {k: without[name][k] for k in ("mean", "std")}
+        out[f"{name}_difference"] = fold_cost[name]
+    return out
 
 
 def bands_from(scores: np.ndarray) -> list[Band]:

@@ -585,6 +585,12 @@ def test_metric_groups_name_known_metrics_and_keep_unknown_ones() -> None:
     ]
 
 
+def test_cross_validated_metrics_read_as_mean_plus_minus_std() -> None:
+    groups = ui.metric_groups({"cv": {"folds": 5, "r2": {"mean": 0.82589, "std": 0.00497, "per_fold": [0.8, 0.85]}}})
+    assert groups == [(ui.METRIC_NAMES["cv"], [("Folds", "5"), (ui.METRIC_NAMES["r2"], "0.8259 \u00b1 0.005")])]
+    assert ui.metric_text(["Age", "MaritalStatus"]) == "Age, MaritalStatus"
+
+
 def test_plot_captions_come_from_the_cards_image_alt_texts() -> None:
     card = "![Calibration plot](plots/calibration.png) and ![](empty.png) ![Drift](https://x/drift.png)"
     assert ui.plot_captions(card) == {"calibration.png": "Calibration plot", "drift.png": "Drift"}
