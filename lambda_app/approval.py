@@ -15,7 +15,7 @@ to respect that direction).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -37,7 +37,7 @@ class Term(BaseModel):
     level: str | None = None
     lower: float | None = None
     upper: float | None = None
-    mean: float = 0.0  # mean transformed input on the training rows: the reference for reason codes
+    mean: float = 0.0  # mean transformed input on the rows it was fitted on: the reference for reason codes
 
     @model_validator(mode="after")
     def _well_formed(self) -> Term:
@@ -87,7 +87,3 @@ def index_value(index: ApprovalIndex, values: Mapping[str, Any]) -> Any:
 def term_effects(index: ApprovalIndex, values: Mapping[str, Any]) -> list[float]:
     """Each term's push on one applicant's index, relative to the average training applicant."""
     return [float(t.weight * (term_input(t, values[t.feature]) - t.mean)) for t in index.terms]
-
-
-def term_features(index: ApprovalIndex) -> Sequence[str]:
-    return [t.feature for t in index.terms]

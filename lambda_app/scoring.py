@@ -87,7 +87,8 @@ class Scorer:
         return band_of(score, self.manifest.bands)
 
     def percentile(self, score: float) -> float:
-        """Share of training applicants (in %) the model scored below this score."""
+        """Share of training applicants (in %) scored below this score by a model that had
+        not seen them (out-of-fold scores: the distribution new applicants get)."""
         return percentile_of(score, self.manifest.score_quantiles)
 
     def explain(self, applicants: Sequence[Mapping[str, Any]], top: int = 4) -> list[Explanation]:

@@ -38,14 +38,13 @@ class CVResult:
     approval_index: np.ndarray | None  # out-of-fold approval index of every row (None if any fold had none)
     fold: np.ndarray  # the fold each row was predicted in
     fold_metrics: list[dict[str, float]]
-    index_status: list[dict[str, Any]]
 
     def summary(self) -> dict[str, Any]:
         return summarize(self.fold_metrics)
 
 
-# fit on the training part, predict the validation part: (train, validation) -> prediction, index status
-FitPredict = Callable[[pd.DataFrame, pd.DataFrame], tuple[FoldPrediction, dict[str, Any]]]
+# Fit on the training part, predict the validation part: (train, validation) -> prediction.
+FitPredict = Callable[[pd.DataFrame, pd.DataFrame], FoldPrediction]
 
 
 def cross_validate(frame: pd.DataFrame, target: str, k: int, seed: int, fit_predict: FitPredict) -> CVResult:
@@ -54,10 +53,10 @@ def cross_validate(frame: pd.DataFrame, target: str, k: int, seed: int, fit_pred
     index = np.full(len(frame), np.nan)
     has_index = True
     fold_of = np.zeros(len(frame), dtype=int)
-    metrics, statuses = [], []
+    metrics = []
     for i, validation in enumerate(parts):
         train = np.setdiff1d(np.arange(len(frame)), validation)
-        prediction, status = fit_predict(
+        prediction = fit_predict(
             frame.iloc[train].reset_index(drop=True), frame.iloc[validation].reset_index(drop=True)
         )
         predictions[validation] = prediction.scores
@@ -67,8 +66,7 @@ def cross_validate(frame: pd.DataFrame, target: str, k: int, seed: int, fit_pred
             index[validation] = prediction.index
         fold_of[validation] = i
         metrics.append(regression_metrics(frame[target].to_numpy()[validation], prediction.scores))
-        statuses.append(status)
-    return CVResult(predictions, index if has_index else None, fold_of, metrics, statuses)
+    return CVResult(predictions, index if has_index else None, fold_of, metrics)
 
 
 def summarize(fold_metrics: Sequence[dict[str, float]]) -> dict[str, Any]:

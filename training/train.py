@@ -123,9 +123,9 @@ def index_of(fitted: Fitted, frame: pd.DataFrame) -> np.ndarray | None:
 
 
 def cross_validated(frame: pd.DataFrame, config: TrainConfig) -> CVResult:
-    def fit_predict(train: pd.DataFrame, validation: pd.DataFrame) -> tuple[FoldPrediction, dict[str, Any]]:
+    def fit_predict(train: pd.DataFrame, validation: pd.DataFrame) -> FoldPrediction:
         fitted = fit(train, config)
-        return FoldPrediction(predict(fitted, validation), index_of(fitted, validation)), fitted.index.status
+        return FoldPrediction(predict(fitted, validation), index_of(fitted, validation))
 
     return cross_validate(frame, TARGET, config.cv, config.seed, fit_predict)
 

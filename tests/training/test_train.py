@@ -18,7 +18,7 @@ from training.__main__ import main
 from training.dataset import read_applicants
 from training.model_card import MODEL_CARD
 from training.synth import generate
-from training.train import TrainConfig, train_bundle
+from training.train import TrainConfig, bands_from, cross_validated, train_bundle
 
 CHEAP = ["--cv", "2", "--iterations", "150", "--no-compare-exclusion"]
 
@@ -68,6 +68,12 @@ def test_manifest_records_settings_index_and_out_of_fold_bands(scorer: Scorer) -
     assert set(m.metrics["cv"]) == {"folds", "r2", "mae", "rmse"} and m.metrics["cv"]["r2"]["std"] >= 0
     assert m.metrics["approval_index"]["auc_out_of_fold"] > 0.8
     assert m.code_version != "unknown"
+
+
+def test_bands_and_percentiles_come_from_out_of_fold_scores(scorer: Scorer, synthetic_csv: Path) -> None:
+    result = cross_validated(read_applicants(synthetic_csv).frame, FAST)  # seeded: the bundle's own folds
+    assert scorer.manifest.bands == bands_from(result.predictions)
+    assert scorer.manifest.score_quantiles[50] == pytest.approx(float(np.median(result.predictions)), abs=1e-3)
 
 
 def test_excluded_fields_are_out_of_the_model_and_the_index_yet_served(
