@@ -211,6 +211,8 @@ def save_model(model: CatBoostRegressor, out: Path) -> str:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=out, suffix=".cbm", delete=False) as tmp:
         model.save_model(tmp.name)
+    # A temporary file is owner-only; the bundle is read by other users (the images' runtime user).
+    Path(tmp.name).chmod(0o644)
     Path(tmp.name).replace(out / MODEL_FILE)
     return file_sha256(out / MODEL_FILE)
 

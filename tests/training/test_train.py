@@ -56,6 +56,8 @@ def test_same_data_and_settings_give_the_same_model_file(synthetic_csv: Path, tm
     b = train_bundle(data, tmp_path / "b", config)
     assert (tmp_path / "a" / MODEL_FILE).read_bytes() == (tmp_path / "b" / MODEL_FILE).read_bytes()
     assert a.version == b.version and a.approval_index == b.approval_index and a.metrics == b.metrics
+    # Readable by the images' unprivileged runtime user, not only by whoever trained it.
+    assert (tmp_path / "a" / MODEL_FILE).stat().st_mode & 0o044 == 0o044
     c = train_bundle(data, tmp_path / "c", replace(config, seed=7))
     assert c.model_sha256 != a.model_sha256
 
