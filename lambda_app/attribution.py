@@ -5,7 +5,8 @@ reason code names one of the 28 input fields. The attribution is exact: the fiel
 contributions add up to the column contributions, so baseline + sum == model output
 still holds.
 
-- A derived ratio's contribution is split equally among the fields it is computed from.
+- A derived ratio's contribution is split equally among the fields it is computed from; a
+  count (bankruptcies and defaults) goes to the events the applicant actually has.
 - The approval index's contribution goes to the index terms that pushed the applicant's
   index in the direction of that contribution (a risk-raising contribution to the terms
   that made the applicant look less like an approved one, relative to the average
@@ -42,7 +43,7 @@ def field_contributions(
             for field, part in split_index(index, values, phi).items():
                 out[field] += part
         else:
-            _share_equally(out, sources(column), phi)
+            _share(out, column, values, phi)
     return out
 
 
@@ -58,11 +59,22 @@ def split_index(index: ApprovalIndex, values: Mapping[str, Any], phi: float) -> 
     if total > 0.0:
         for term, push in zip(index.terms, pushes, strict=True):
             if push > 0.0:
-                _share_equally(out, sources(term.feature), phi * push / total)
+                _share(out, term.feature, values, phi * push / total)
     else:
         fields = list(dict.fromkeys(f for t in index.terms for f in sources(t.feature)))
         _share_equally(out, tuple(fields), phi)
     return out
+
+
+def _share(out: dict[str, float], column: str, values: Mapping[str, Any], amount: float) -> None:
+    derived = DERIVED_BY_NAME.get(column)
+    weights = [float(w) for w in derived.weights(values)] if derived is not None and derived.weights else []
+    total = sum(weights)
+    if derived is None or total <= 0.0:
+        _share_equally(out, sources(column), amount)
+        return
+    for field, weight in zip(derived.sources, weights, strict=True):
+        out[field] = out.get(field, 0.0) + amount * weight / total
 
 
 def _share_equally(out: dict[str, float], fields: Sequence[str], amount: float) -> None:

@@ -27,6 +27,9 @@ class Derived:
     label: str
     sources: tuple[str, ...]  # applicant fields it is computed from: its SHAP value is shared among them
     compute: Callable[[Mapping[str, Any]], Any]
+    # How its SHAP value is shared among the sources for one applicant (equally when None or all
+    # zero). A count goes to the events that happened: "no bankruptcy" never raised a score.
+    weights: Callable[[Mapping[str, Any]], Sequence[float]] | None = None
 
 
 def _at_least(x: Any, floor: float) -> Any:
@@ -97,6 +100,7 @@ DERIVED: tuple[Derived, ...] = (
         "Bankruptcies and previous defaults",
         ("BankruptcyHistory", "PreviousLoanDefaults"),
         lambda a: a["BankruptcyHistory"] + a["PreviousLoanDefaults"],
+        weights=lambda a: (a["BankruptcyHistory"], a["PreviousLoanDefaults"]),
     ),
 )
 

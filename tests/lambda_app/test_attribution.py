@@ -59,3 +59,13 @@ def test_contributions_stay_exact_with_the_index() -> None:
 def test_an_index_column_without_parameters_is_an_error() -> None:
     with pytest.raises(ValueError, match="no index parameters"):
         field_contributions([INDEX], [1.0], _values(), None)
+
+
+def test_a_count_of_events_is_attributed_to_the_events_that_happened() -> None:
+    """'Past bankruptcy: no' must never be a reason the score went up."""
+    values = {**EXAMPLE_APPLICANT, "BankruptcyHistory": 0, "PreviousLoanDefaults": 1}
+    out = field_contributions(["DerogatoryCount"], [3.0], values, None)
+    assert out["PreviousLoanDefaults"] == pytest.approx(3.0) and out["BankruptcyHistory"] == 0.0
+    none = {**values, "PreviousLoanDefaults": 0}
+    out = field_contributions(["DerogatoryCount"], [-1.0], none, None)
+    assert out["PreviousLoanDefaults"] == pytest.approx(-0.5) == out["BankruptcyHistory"]
