@@ -6,7 +6,7 @@ MODEL_DIR ?= models/current
 # Train on the original data when a user has put it in data/, else on generated demo data.
 TRAIN_DATA ?= $(if $(wildcard data/Loan.csv),data/Loan.csv,data/synthetic.csv)
 
-.PHONY: help install browser model run test lint clean tools check-infra images smoke-images events
+.PHONY: help install browser wrk model run test lint bench soak fuzz clean tools check-infra images smoke-images events
 
 help:
 	@echo "make run    set up, train a model if there is none, serve on http://127.0.0.1:8000"
@@ -17,6 +17,9 @@ help:
 	@echo "make images        build both images (podman, local stand-in bases; see .ci/podman.sh)"
 	@echo "make smoke-images  run both images: ECS over HTTP, Lambda through the emulator"
 	@echo "make events        regenerate tests/events/ with sam local generate-event"
+	@echo "make bench  benchmark table: each figure beside its floor (README: Performance)"
+	@echo "make soak   5 minutes of mixed traffic on loopback: no 5xx, no memory growth"
+	@echo "make fuzz   schemathesis, 2,000 examples per operation and mode (make test runs 200)"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +49,22 @@ browser:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null) \
 		|| echo "warning: could not install chromium; the browser tests will skip"; \
 	fi
+
+# wrk, the HTTP load generator of `make bench` and `make soak` (Debian's package).
+wrk:
+	@if ! command -v wrk >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null) \
+		|| echo "warning: could not install wrk; the HTTP benchmarks will be skipped"; \
+	fi
+
+bench: $(MODEL_DIR)/manifest.json wrk
+	MODEL_URI=$(MODEL_DIR) $(BIN)/python -m benchmarks
+
+soak: $(MODEL_DIR)/manifest.json wrk
+	MODEL_URI=$(MODEL_DIR) $(BIN)/python -m benchmarks.soak
+
+fuzz: $(VENV)/.installed
+	FUZZ_EXAMPLES=2000 $(BIN)/python -m pytest -q -s tests/lambda_app/test_fuzz.py
 
 # The Lambda Runtime Interface Emulator ships inside the aws-sam-cli wheel (PyPI); the host test
 # of the real runtime interface uses it (tests/deploy/test_runtime_interface.py skips without it).

@@ -7,6 +7,7 @@ import sys
 import uvicorn
 
 from lambda_app.bundle import BundleError
+from lambda_app.server import server_options
 from lambda_app.settings import cpu_workers, get_settings
 
 
@@ -22,17 +23,11 @@ def main() -> int:
     except BundleError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    common = dict(
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        proxy_headers=True,
-        timeout_graceful_shutdown=30,
-    )
+    common = server_options(settings)
     if workers == 1:
-        uvicorn.run(create_app(settings, scorer), **common)  # type: ignore[arg-type]
+        uvicorn.run(create_app(settings, scorer), **common)
     else:
-        uvicorn.run("lambda_app.app:create_app", factory=True, workers=workers, **common)  # type: ignore[arg-type]
+        uvicorn.run("lambda_app.app:create_app", factory=True, workers=workers, **common)
     return 0
 
 

@@ -6,12 +6,15 @@ from fastapi import FastAPI
 
 from lambda_app import problems, ui
 from lambda_app.api import build_router
+from lambda_app.coalesce import Coalescer
+from lambda_app.fastpath import FastScore
 from lambda_app.limits import BodySizeLimit
 from lambda_app.model_source import resolve
 from lambda_app.observability import RequestContext
 from lambda_app.root_path import RootPath
 from lambda_app.scoring import Scorer
 from lambda_app.settings import Settings, get_settings
+from lambda_app.timeouts import BodyTimeout
 
 
 def load_scorer(settings: Settings) -> Scorer:
@@ -31,11 +34,14 @@ def create_app(
         description="Predicts a loan applicant's risk score (higher is riskier), with its band and reason codes.",
     )
     app.state.scorer = scorer
+    app.state.coalescer = Coalescer(scorer.score)
     app.state.settings = settings
     problems.install(app)
     app.include_router(build_router(settings))
     app.include_router(ui.router)
+    app.add_middleware(FastScore)
     app.add_middleware(RequestContext, flush_metrics=flush_metrics)
+    app.add_middleware(BodyTimeout, seconds=settings.request_timeout_s)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, page=ui.too_large_page)
     app.add_middleware(RootPath, configured=settings.root_path)
     return app

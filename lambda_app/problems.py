@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lambda_app.observability import logger, request_id
@@ -24,6 +25,29 @@ class Problem(Exception):
     ):
         super().__init__(detail)
         self.status, self.detail, self.errors, self.headers = status, detail, list(errors), headers
+
+
+class ProblemDoc(BaseModel):
+    """The problem document, for the OpenAPI description of every error answer."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    request_id: str
+    instance: str | None = None
+    errors: list[dict[str, str]] | None = Field(None, description="The fields at fault: `field` and `message`")
+
+
+_PROBLEM_SCHEMA = ProblemDoc.model_json_schema()
+
+
+def documented(descriptions: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these error statuses: problem documents, as sent."""
+    return {
+        status: {"description": text, "content": {MEDIA_TYPE: {"schema": _PROBLEM_SCHEMA}}}
+        for status, text in descriptions.items()
+    }
 
 
 def problem_response(
@@ -51,6 +75,9 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     """Pydantic's locations become field names: ("body", "CreditScore") -> "CreditScore"."""
     out = []
     for err in exc.errors():
+        if err.get("type") == "json_invalid":  # its location is a character offset, not a field
+            out.append({"field": "(body)", "message": str(err.get("msg", "invalid JSON"))})
+            continue
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
         out.append({"field": ".".join(loc) or "(body)", "message": str(err.get("msg", "invalid"))})
     return out

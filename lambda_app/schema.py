@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal, get_args
 
 from annotated_types import Ge, Le
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler
+from pydantic_core import core_schema
 
 TARGET = "RiskScore"
 
@@ -21,8 +22,30 @@ Marital = Literal["Single", "Married", "Divorced", "Widowed"]
 HomeOwnership = Literal["Own", "Mortgage", "Rent", "Other"]
 Purpose = Literal["Home", "Debt Consolidation", "Education", "Auto", "Other"]
 
-Flag = Annotated[int, Field(ge=0, le=1)]
-Money = Annotated[int, Field(ge=0, le=1_000_000_000)]
+
+def _whole_number(value: Any) -> Any:
+    return int(value) if type(value) is float and value.is_integer() else value
+
+
+class WholeNumber:
+    """JSON has one number type, and JSON Schema's "integer" includes 51.0: a client whose
+    JSON library writes whole floats that way sends a valid integer, so a whole float is
+    taken as one. Floats with a fraction, strings and booleans still fail strict int
+    validation. Only on Python input (what FastAPI and the batch reader validate): text
+    (CSV) keeps pydantic's own number parsing, which a function validator would bypass."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        strict_int = handler(source)
+        return core_schema.json_or_python_schema(
+            json_schema=strict_int,
+            python_schema=core_schema.no_info_before_validator_function(_whole_number, strict_int),
+        )
+
+
+Int = Annotated[int, WholeNumber]
+Flag = Annotated[int, Field(ge=0, le=1), WholeNumber]
+Money = Annotated[int, Field(ge=0, le=1_000_000_000), WholeNumber]
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
@@ -77,31 +100,31 @@ class Applicant(BaseModel):
         json_schema_extra={"examples": [EXAMPLE_APPLICANT]},
     )
 
-    Age: int = _f("Applicant's age", "years", protected=True, ge=18, le=100)
+    Age: Int = _f("Applicant's age", "years", protected=True, ge=18, le=100)
     AnnualIncome: Money = _f("Gross annual income", "currency units / year")
-    CreditScore: int = _f("Credit bureau score", "points", ge=300, le=850)
+    CreditScore: Int = _f("Credit bureau score", "points", ge=300, le=850)
     EmploymentStatus: Employment = _f("Employment status")
     EducationLevel: Education = _f("Highest education level")
-    Experience: int = _f("Work experience", "years", ge=0, le=80)
-    LoanAmount: int = _f("Requested loan amount", "currency units", ge=1, le=1_000_000_000)
-    LoanDuration: int = _f("Loan term", "months", ge=1, le=480)
+    Experience: Int = _f("Work experience", "years", ge=0, le=80)
+    LoanAmount: Int = _f("Requested loan amount", "currency units", ge=1, le=1_000_000_000)
+    LoanDuration: Int = _f("Loan term", "months", ge=1, le=480)
     MaritalStatus: Marital = _f("Marital status", protected=True)
-    NumberOfDependents: int = _f("Number of dependents", "people", ge=0, le=20)
+    NumberOfDependents: Int = _f("Number of dependents", "people", ge=0, le=20)
     HomeOwnershipStatus: HomeOwnership = _f("Home ownership status")
     CreditCardUtilizationRate: Share = _f("Credit card utilisation (balance / limit)", "fraction 0-1")
-    NumberOfOpenCreditLines: int = _f("Open credit lines", "count", ge=0, le=100)
-    NumberOfCreditInquiries: int = _f("Recent credit inquiries", "count", ge=0, le=100)
+    NumberOfOpenCreditLines: Int = _f("Open credit lines", "count", ge=0, le=100)
+    NumberOfCreditInquiries: Int = _f("Recent credit inquiries", "count", ge=0, le=100)
     BankruptcyHistory: Flag = _f("Past bankruptcy", "0/1 (1 = yes)")
     LoanPurpose: Purpose = _f("Purpose of the loan")
     PreviousLoanDefaults: Flag = _f("Previous loan default", "0/1 (1 = yes)")
-    PaymentHistory: int = _f("Payment history score", "points", ge=0, le=1000)
-    LengthOfCreditHistory: int = _f("Length of credit history", "years", ge=0, le=100)
+    PaymentHistory: Int = _f("Payment history score", "points", ge=0, le=1000)
+    LengthOfCreditHistory: Int = _f("Length of credit history", "years", ge=0, le=100)
     SavingsAccountBalance: Money = _f("Savings account balance", "currency units")
     CheckingAccountBalance: Money = _f("Checking account balance", "currency units")
     TotalAssets: Money = _f("Total assets", "currency units")
     TotalLiabilities: Money = _f("Total liabilities", "currency units")
     UtilityBillsPaymentHistory: Share = _f("Share of utility bills paid on time", "fraction 0-1")
-    JobTenure: int = _f("Time in current job", "years", ge=0, le=80)
+    JobTenure: Int = _f("Time in current job", "years", ge=0, le=80)
     InterestRate: Share = _f("Annual interest rate", "fraction (0.2 = 20%)")
     MonthlyLoanPayment: float = _f("Monthly loan payment", "currency units / month", ge=0, le=100_000_000)
     TotalDebtToIncomeRatio: float = _f("Total debt to income ratio", "ratio", ge=0, le=100)

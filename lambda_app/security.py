@@ -6,10 +6,9 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 
-from lambda_app.dependencies import get_app_settings
 from lambda_app.problems import Problem
 from lambda_app.settings import Settings
 
@@ -18,9 +17,10 @@ api_key_header = APIKeyHeader(
 )
 
 
-def require_api_key(
-    key: Annotated[str | None, Depends(api_key_header)], settings: Annotated[Settings, Depends(get_app_settings)]
-) -> None:
+async def require_api_key(key: Annotated[str | None, Depends(api_key_header)], request: Request) -> None:
+    # Settings straight from the app rather than as a sub-dependency: each dependency
+    # FastAPI resolves costs about as much as scoring one applicant.
+    settings: Settings = request.app.state.settings
     keys = settings.api_key_list()
     if not keys:
         return

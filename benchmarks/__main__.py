@@ -1,0 +1,135 @@
+"""`python -m benchmarks` (`make bench`): every figure beside its floor, as a table.
+
+BENCH_SECONDS sets each wrk run's length (30 by default, as in the targets);
+BENCH_SKIP_SIZE=1 skips building the two dependency venvs (the slowest part).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+
+from benchmarks import batch_http, cold_start, deps_size, lambda_warm, wrk
+from benchmarks.common import MODEL_DIR, applicants, example, serve, status_kb, to_json
+
+Row = tuple[str, str, str, str, str]  # what, figure, floor, ratio, target
+
+
+def main() -> int:
+    if not (MODEL_DIR / "manifest.json").is_file():
+        print(f"no model bundle at {MODEL_DIR}: run `make model` first", file=sys.stderr)
+        return 2
+    seconds = int(os.environ.get("BENCH_SECONDS", "30"))
+    rows: list[Row] = []
+    log = Path(tempfile.gettempdir()) / "loan-risk-bench-server.log"
+
+    print("warm Lambda handler ...", file=sys.stderr)
+    warm = lambda_warm.measure()
+    rows.append(
+        (
+            "warm single score, Lambda handler in process (median)",
+            f"{warm.handler_us:.0f} µs",
+            f"raw CatBoost 1-row predict {warm.raw_us:.0f} µs (service's lean predict {warm.lean_us:.0f} µs)",
+            f"{warm.ratio:.2f}x floor",
+            "<= 2x floor",
+        )
+    )
+
+    peak_kb = 0
+    if wrk.available():
+        print(f"wrk -t2 -c16 -d{seconds}s: constant route, then the service ...", file=sys.stderr)
+        body = to_json(example())
+        with serve("benchmarks.floor_server") as floor:
+            const = wrk.run(f"{floor.url}/v1/score", body, seconds)
+        with serve("lambda_app", log=log) as server:
+            single = wrk.run(f"{server.url}/v1/score", body, seconds)
+            print("1,000-applicant batches over HTTP ...", file=sys.stderr)
+            batch = batch_http.measure(server.url, applicants(1000), seconds=min(seconds, 20))
+            peak_kb = max(status_kb(pid, "VmHWM") for pid in server.workers())
+        rows.append(
+            (
+                "single score over HTTP, `python -m lambda_app`, 2 workers, wrk -t2 -c16",
+                single.row(),
+                f"constant route, same uvicorn: {const.row()}",
+                f"{single.requests_per_s / const.requests_per_s:.2f}x floor",
+                ">= 2,000 req/s, p99 <= 25 ms, 0 errors, >= 0.5x floor",
+            )
+        )
+        rows.append(
+            (
+                "1,000-applicant batch over HTTP, end to end (2 connections)",
+                f"{batch.http_rows_per_s:,.0f} rows/s ({batch.requests} batches, {batch.errors} errors)",
+                f"raw CatBoost batch predict {batch.raw_rows_per_s:,.0f} rows/s",
+                f"{batch.ratio:.0%} of floor",
+                ">= 25% of floor",
+            )
+        )
+    else:
+        print("wrk not installed (apt-get install -y wrk): HTTP figures skipped", file=sys.stderr)
+
+    with ExitStack() as stack:
+        trimmed_python = None
+        if os.environ.get("BENCH_SKIP_SIZE") != "1":
+            print("dependency sizes (two fresh venvs) ...", file=sys.stderr)
+            full, trimmed, trimmed_python = stack.enter_context(deps_size.environments())
+        print("cold starts ...", file=sys.stderr)
+        cold = [("development venv", cold_start.ecs_seconds(), cold_start.lambda_seconds())]
+        if trimmed_python is not None and trimmed.serves:
+            # Outside the work tree, so the trimmed environment's own copy of the app is imported.
+            where = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            cold.insert(
+                0,
+                (
+                    "serving image's dependencies",
+                    cold_start.ecs_seconds(python=str(trimmed_python), cwd=where),
+                    cold_start.lambda_seconds(python=str(trimmed_python), cwd=where),
+                ),
+            )
+    rows.append(
+        (
+            "cold start: new process to first successful score (median of 5)",
+            "; ".join(f"{name}: ECS server {ecs:.2f} s, Lambda handler {lam:.2f} s" for name, ecs, lam in cold),
+            "",
+            "",
+            "<= 1.2 s",
+        )
+    )
+    if peak_kb:
+        rows.append(
+            (
+                "peak memory of one serving worker (VmHWM, after the runs above)",
+                f"{peak_kb / 1024:.0f} MB",
+                "",
+                "",
+                "<= 300 MB",
+            )
+        )
+    if trimmed_python is not None:
+        unused = ", ".join(trimmed.unused) or "nothing"
+        rows.append(
+            (
+                "installed size of the serving Python dependencies",
+                f"requirements/serve.txt: {trimmed.megabytes:.0f} MB, {trimmed.packages} packages, "
+                f"{'serves a score' if trimmed.serves else 'DOES NOT SERVE'}; never imported: {unused}",
+                f"`pip install .`: {full.megabytes:.0f} MB, {full.packages} packages",
+                f"{trimmed.megabytes / full.megabytes:.0%} of it",
+                "reported; nothing scoring never imports",
+            )
+        )
+
+    print(table(rows))
+    return 0
+
+
+def table(rows: list[Row]) -> str:
+    head = ("what", "figure", "floor (same run)", "vs floor", "target")
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(" --- " for _ in head) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""What every benchmark shares: the model bundle, sample applicants, server processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from lambda_app.schema import EXAMPLE_APPLICANT, FEATURES
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL_DIR = Path(os.environ.get("MODEL_URI", ROOT / "models" / "current"))
+
+
+def applicants(n: int, seed: int = 11) -> list[dict[str, Any]]:
+    """n valid, varied applicants (the demo data generator, without its target)."""
+    from training import synth
+
+    frame = synth.generate(n, seed=seed)[list(FEATURES)]
+    # Plain Python numbers (not numpy's), as a client's JSON would carry them.
+    return [
+        {str(k): (v.item() if hasattr(v, "item") else v) for k, v in row.items()} for row in frame.to_dict("records")
+    ]
+
+
+def example() -> dict[str, Any]:
+    return dict(EXAMPLE_APPLICANT)
+
+
+def median_us(fn: Callable[[], object], n: int = 2000, warmup: int = 200) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1e6
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen[bytes]
+    url: str
+
+    def process_tree(self) -> list[int]:
+        """The server's pid and its worker processes' pids."""
+        pids = [self.proc.pid]
+        for pid in pids:
+            try:
+                children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            except OSError:
+                continue
+            pids.extend(int(c) for c in children)
+        return pids
+
+    def workers(self) -> list[int]:
+        tree = self.process_tree()
+        # With WORKERS>1 uvicorn's supervisor spawns the workers (and a resource tracker);
+        # a worker is a child that has a listening-socket-serving Python: any child that
+        # is not the multiprocessing resource tracker.
+        return [p for p in tree[1:] if "resource_tracker" not in _cmdline(p)] or tree[:1]
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def status_kb(pid: int, field: str) -> int:
+    """A /proc/PID/status figure in kB (VmRSS, VmHWM, ...); 0 once the process is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+@contextmanager
+def serve(
+    module: str, env: Mapping[str, str] | None = None, workers: int = 2, log: Path | None = None
+) -> Iterator[Server]:
+    """`python -m MODULE` on a free loopback port, until the block ends (then SIGTERM)."""
+    port = free_port()
+    full_env = {
+        **os.environ,
+        "MODEL_URI": str(MODEL_DIR),
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WORKERS": str(workers),
+        **(env or {}),
+    }
+    out = log.open("wb") if log else subprocess.DEVNULL
+    proc = subprocess.Popen([sys.executable, "-m", module], env=full_env, cwd=ROOT, stdout=out, stderr=out)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(proc, url)
+        yield Server(proc, url)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        if log:
+            out.close()  # type: ignore[union-attr]
+
+
+def wait_healthy(proc: subprocess.Popen[bytes], url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"server at {url} not healthy in {timeout} s")
+
+
+def to_json(doc: Any) -> str:
+    return json.dumps(doc, separators=(",", ":"))

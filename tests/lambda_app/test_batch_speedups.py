@@ -1,0 +1,60 @@
+"""The batch route's faster parts give what the plain ones gave."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from lambda_app import batch
+from lambda_app.api import batch_body
+from lambda_app.app import create_app
+from lambda_app.responses import BatchItemOut, BatchOut
+from lambda_app.schema import Applicant
+from lambda_app.scoring import Scorer
+from lambda_app.settings import Settings
+
+
+def _one_by_one(records: list[Any]) -> list[batch.Row]:
+    out = []
+    for i, record in enumerate(records):
+        try:
+            out.append(batch.Row(i, Applicant.model_validate(record).model_dump()))
+        except Exception as e:
+            out.append(batch.Row(i, None, batch.field_errors(e)))  # type: ignore[arg-type]
+    return out
+
+
+def test_validating_a_batch_at_once_matches_one_by_one(applicant: dict[str, Any]) -> None:
+    good = [applicant, {**applicant, "Age": 30, "AnnualIncome": 1.0e5}]
+    assert batch.validate_records(good) == _one_by_one(good)
+    mixed = [applicant, {**applicant, "Age": 3}, "junk", {**applicant, "LoanPurpose": "Yacht"}]
+    assert batch.validate_records(mixed) == _one_by_one(mixed)
+
+
+def test_batch_body_is_what_the_response_model_dumps(scorer: Scorer, applicant: dict[str, Any]) -> None:
+    rows = batch.validate_records([applicant, {**applicant, "Age": 3, "CreditScore": "x"}, applicant])
+    results = batch.score_rows(scorer, rows)
+    failed = sum(1 for r in results if r.errors)
+    model = BatchOut(
+        model_version=scorer.version,
+        count=len(results),
+        scored=len(results) - failed,
+        failed=failed,
+        results=[BatchItemOut.of(r) for r in results],
+    )
+    body = batch_body(scorer.version, results, failed)
+    assert json.dumps(body) == json.dumps(model.model_dump(mode="json", exclude_none=True))
+
+
+def test_json_the_fast_parser_refuses_still_gets_the_json_modules_answer(
+    scorer: Scorer, applicant: dict[str, Any]
+) -> None:
+    client = TestClient(create_app(Settings(), scorer))
+    doc = json.dumps({"applicants": [applicant]})
+    for body in (doc.encode("utf-16"), b"\xef\xbb\xbf" + doc.encode()):
+        r = client.post("/v1/score/batch", content=body, headers={"content-type": "application/json"})
+        assert r.status_code == 200 and r.json()["scored"] == 1
+    r = client.post("/v1/score/batch", content=b'{"applicants": [', headers={"content-type": "application/json"})
+    assert r.status_code == 422 and r.json()["detail"] == "Body is not valid JSON."
