@@ -12,7 +12,7 @@ import httpx
 
 from benchmarks import wrk
 from benchmarks.common import MODEL_DIR, to_json
-from lambda_app.schema import CATEGORICAL, FEATURES
+from lambda_app.schema import CATEGORICAL
 
 
 @dataclass
@@ -32,11 +32,16 @@ def raw_rows_per_s(rows: list[dict[str, Any]], seconds: float = 3.0) -> float:
     import pandas as pd
     from catboost import CatBoostRegressor
 
+    from lambda_app.scoring import Scorer
+
     model = CatBoostRegressor()
     model.load_model(str(MODEL_DIR / "model.cbm"))
-    frame = pd.DataFrame(rows, columns=list(FEATURES))
+    # The model's input (fields and derived features) ready-made: only the prediction is timed.
+    columns = Scorer.load(MODEL_DIR).manifest.features
+    frame = pd.DataFrame(Scorer.load(MODEL_DIR).rows(rows), columns=columns)
     for c in CATEGORICAL:
-        frame[c] = frame[c].astype(str)
+        if c in frame:
+            frame[c] = frame[c].astype(str)
     best = 0.0
     for threads in (-1, 1):
         model.predict(frame, thread_count=threads)

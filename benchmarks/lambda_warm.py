@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.common import MODEL_DIR, ROOT, example, median_us
-from lambda_app.schema import FEATURES
 
 
 class _Context:
@@ -42,11 +41,11 @@ def measure(rounds: int = 3) -> LambdaWarm:
     raw_model = CatBoostRegressor()
     raw_model.load_model(str(MODEL_DIR / "model.cbm"))  # as CatBoost loads it, untouched
     applicant = example()
-    row = [applicant[f] for f in FEATURES]
+    scorer = lambda_handler.app.state.scorer
+    row = scorer.rows([applicant])[0]  # the model's input row: fields and derived features, in order
     event: dict[str, Any] = json.loads((ROOT / "tests" / "events" / "http_api_v2_score.json").read_text())
     event.update(body=json.dumps(applicant), isBase64Encoded=False)
     context = _Context()
-    scorer = lambda_handler.app.state.scorer
     assert lambda_handler.handler(event, context)["statusCode"] == 200
 
     # Log lines and metrics go to stdout as on Lambda (they are part of the cost); the
