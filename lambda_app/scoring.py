@@ -14,6 +14,7 @@ from catboost import CatBoostRegressor, FeaturesData, Pool
 from lambda_app.approval import INDEX
 from lambda_app.attribution import field_contributions
 from lambda_app.bundle import Band, BundleError, Manifest, read_manifest
+from lambda_app.columns import feature_columns
 from lambda_app.features import categorical_indices, feature_values, model_row
 from lambda_app.schema import SPECS
 
@@ -79,27 +80,29 @@ class Scorer:
         far outside the data cannot get a score no training applicant ever had."""
         if not applicants:
             return []
-        rows = self.rows(applicants)
         # One thread: each server worker has a core of its own.
-        return [self.clip(float(s)) for s in self.model.predict(self._pool(rows), thread_count=1)]
+        return [self.clip(float(s)) for s in self.model.predict(self._pool(applicants), thread_count=1)]
 
-    def _pool(self, rows: list[list[Any]]) -> Pool:
-        """CatBoost's input, built the cheapest way for the size: naming the categorical
-        columns measured twice as fast as handing CatBoost the bare list; from a hundred
-        rows on, typed arrays (FeaturesData) are faster again. CatBoost matches features by
-        kind and position within the kind, so both give the same predictions."""
-        if len(rows) < 100:
-            return Pool(rows, cat_features=self._cat_indices)
-        columns = self.manifest.features
-        numbers = [i for i in range(len(columns)) if i not in self._cat_indices]
+    def _pool(self, applicants: Sequence[Mapping[str, Any]]) -> Pool:
+        """CatBoost's input, built the cheapest way for the size: one applicant as a row
+        with the categorical columns named (twice as fast as the bare list); from a hundred
+        on, column by column into typed arrays (FeaturesData). CatBoost matches features by
+        kind and by position within the kind, so both give the same predictions."""
+        if len(applicants) < 100:
+            return Pool(self.rows(applicants), cat_features=self._cat_indices)
+        names = self.manifest.features
+        values = feature_columns(applicants, self.manifest.approval_index)
+        numbers = [c for i, c in enumerate(names) if i not in self._cat_indices]
+        categories = [names[i] for i in self._cat_indices]
+        text = np.empty((len(applicants), len(categories)), dtype=object)  # FeaturesData takes bytes
+        for j, c in enumerate(categories):
+            text[:, j] = [str(v).encode() for v in values[c]]
         return Pool(
             FeaturesData(
-                num_feature_data=np.array([[r[i] for i in numbers] for r in rows], dtype=np.float32),
-                cat_feature_data=np.array(
-                    [[str(r[i]).encode() for i in self._cat_indices] for r in rows], dtype=object
-                ),
-                num_feature_names=[columns[i] for i in numbers],
-                cat_feature_names=[columns[i] for i in self._cat_indices],
+                num_feature_data=np.column_stack([values[c] for c in numbers]).astype(np.float32),
+                cat_feature_data=text if categories else None,
+                num_feature_names=numbers,
+                cat_feature_names=categories or None,
             )
         )
 
