@@ -6,8 +6,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import re
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
