@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Annotated, Any
 
 import pydantic_core
@@ -190,19 +191,7 @@ def build_router(settings: Settings) -> APIRouter:
             excluded_features=m.excluded_features,
             model_features=m.features,
             code_version=m.code_version,
-            schema=[
-                FieldOut(
-                    name=f.name,
-                    kind=f.kind,
-                    description=f.description,
-                    unit=f.unit,
-                    minimum=f.minimum,
-                    maximum=f.maximum,
-                    choices=list(f.choices),
-                    protected=f.protected,
-                )
-                for f in FIELDS
-            ],
+            schema=[FieldOut.model_validate(asdict(f)) for f in FIELDS],
         )
 
     @router.get("/health", tags=["ops"], summary="Alive")

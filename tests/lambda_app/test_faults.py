@@ -15,13 +15,11 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from lambda_app.bundle import MANIFEST
 from lambda_app.schema import EXAMPLE_APPLICANT
@@ -93,20 +91,6 @@ def test_bad_bundle_stops_start_up_before_listening(bundle_dir: Path, tmp_path: 
     assert not listened and not accepts(port)
 
 
-@pytest.fixture()
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        client = boto3.client("s3")
-        client.create_bucket(Bucket="risk-models")
-        yield client
-
-
 @pytest.mark.parametrize(
     ("uri", "message"),
     [
@@ -115,7 +99,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     ],
 )
 def test_s3_bundle_that_does_not_exist_stops_start_up(
-    aws: Any,
+    s3: Any,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],

@@ -1,33 +1,17 @@
 """Publishing to S3 and serving from S3, against moto."""
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from lambda_app.bundle import BundleError
 from lambda_app.model_source import resolve
 from lambda_app.scoring import Scorer
+from tests.conftest import S3_BUCKET
 from training.__main__ import main
 
-BUCKET = "risk-models"
-
-
-@pytest.fixture()
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        client = boto3.client("s3")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
+BUCKET = S3_BUCKET
 
 
 def test_publish_then_serve_from_s3(
