@@ -8,14 +8,17 @@ metric; logs carry the API Gateway request id as correlation id.
 
 from typing import Any
 
+from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mangum import Mangum
 from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
 
 from lambda_app.app import create_app
-from lambda_app.observability import logger, metrics, tracer
+from lambda_app.observability import SERVICE, logger, metrics
 
+# X-Ray tracing exists only on Lambda: the ECS server never pays for importing its SDK.
+tracer = Tracer(service=SERVICE)
 app = create_app(flush_metrics=False)
 _asgi = Mangum(app, lifespan="off", text_mime_types=[*DEFAULT_TEXT_MIME_TYPES, "application/problem+json"])
 

@@ -12,15 +12,13 @@ import uuid
 from contextvars import ContextVar
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SERVICE = "loan-risk"
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace="LoanRisk", service=SERVICE)
-# X-Ray: active on Lambda when tracing is enabled; Powertools makes it a no-op elsewhere.
-tracer = Tracer(service=SERVICE)
 
 _request_id: ContextVar[str] = ContextVar("request_id", default="-")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
