@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from lambda_app.schema import EXAMPLE_APPLICANT
 from lambda_app.scoring import Scorer
+from tests.lambda_app.servers import ROOT, running
 from training import synth
 from training.dataset import read_applicants
 from training.train import TrainConfig, train_bundle
 
-ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data" / "loan_train.csv"
 # Cheap settings: 2 folds, few trees. The pipeline is the production one (approval index,
 # monotone constraints, exclusion comparison), only smaller; the report (model card and plots)
@@ -58,36 +52,11 @@ def applicant() -> dict[str, object]:
     return dict(EXAMPLE_APPLICANT)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def live_server(bundle_dir: Path) -> Iterator[str]:
     """The ECS entry point (`python -m lambda_app`) on a free loopback port."""
-    port = free_port()
-    env = {**os.environ, "MODEL_URI": str(bundle_dir), "PORT": str(port), "WORKERS": "1", "HOST": "127.0.0.1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lambda_app"], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stdout.read().decode() if proc.stdout else ''}")
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        raise RuntimeError("server did not become healthy in 30 s")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
+    with running(bundle_dir) as (_proc, url):
+        yield url
 
 
 S3_BUCKET = "risk-models"

@@ -20,8 +20,8 @@ import httpx
 import pytest
 
 from lambda_app.scoring import Scorer
-from tests.conftest import free_port
 from tests.deploy.infra import ROOT
+from tests.lambda_app.servers import free_port
 
 EVENTS = ROOT / "tests" / "events"
 RIE = ROOT / ".venv" / "bin" / "aws-lambda-rie"

@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import free_port
 from tests.deploy.infra import ROOT
+from tests.lambda_app.servers import free_port
 
 KEY = "a-test-key"
 

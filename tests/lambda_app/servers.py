@@ -14,7 +14,13 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import ROOT, free_port
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def start(model_uri: str | Path, port: int, **env: str) -> subprocess.Popen[bytes]:
@@ -27,8 +33,10 @@ def start(model_uri: str | Path, port: int, **env: str) -> subprocess.Popen[byte
         "LOG_LEVEL": "WARNING",
         **env,
     }
+    # stdout (JSON request logs, EMF metrics) is not piped: nobody reads it while the server
+    # runs, and a full pipe would block the server. Start-up errors go to stderr.
     return subprocess.Popen(
-        [sys.executable, "-m", "lambda_app"], env=full_env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [sys.executable, "-m", "lambda_app"], env=full_env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
 
 

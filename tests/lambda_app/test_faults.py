@@ -24,8 +24,7 @@ import pytest
 from lambda_app.bundle import MANIFEST
 from lambda_app.schema import EXAMPLE_APPLICANT
 from lambda_app.settings import get_settings
-from tests.conftest import free_port
-from tests.lambda_app.servers import accepts, running, start
+from tests.lambda_app.servers import accepts, free_port, running, start
 
 
 def _manifest(b: Path) -> dict[str, Any]:

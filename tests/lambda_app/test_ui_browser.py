@@ -9,15 +9,10 @@ Playwright never downloads a browser here: it launches /usr/bin/chromium, which
 from __future__ import annotations
 
 import itertools
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from lambda_app import ui
@@ -25,8 +20,8 @@ from lambda_app.batch import read_csv, score_rows, write_csv
 from lambda_app.schema import FEATURES
 from lambda_app.scoring import Scorer
 from lambda_app.settings import Settings
-from tests.conftest import ROOT, free_port
 from tests.lambda_app import plots
+from tests.lambda_app.servers import ROOT, running
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -74,24 +69,8 @@ def staged_server(bundle_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
     """The ECS entry point again, as mounted under an API Gateway stage (ROOT_PATH=/prod) and
     serving a bundle that has a model card with plots."""
     bundle = plots.carded_bundle(bundle_dir, tmp_path_factory.mktemp("carded") / "bundle")
-    port = free_port()
-    env = {**os.environ, "MODEL_URI": str(bundle), "PORT": str(port), "WORKERS": "1", "ROOT_PATH": "/prod"}
-    proc = subprocess.Popen([sys.executable, "-m", "lambda_app"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while proc.poll() is None and time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError("the staged server did not start")
+    with running(bundle, ROOT_PATH="/prod") as (_proc, url):
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def form_of(applicant: dict[str, Any]) -> dict[str, str]:
