@@ -87,7 +87,7 @@ def wrk_rows_per_s(url: str, rows: list[dict[str, Any]], seconds: float, connect
     return result.requests_per_s * len(rows), result.requests, result.errors
 
 
-def measure(url: str, rows: list[dict[str, Any]], seconds: float, connections: int = 2) -> BatchResult:
+def measure(url: str, rows: list[dict[str, Any]], seconds: float, connections: int = 4) -> BatchResult:
     raw_before = raw_rows_per_s(rows)
     run = wrk_rows_per_s if wrk.available() else http_rows_per_s
     http, requests, errors = run(url, rows, seconds, connections)

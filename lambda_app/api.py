@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import pydantic_core
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import PlainTextResponse
 
 from lambda_app import batch
 from lambda_app.dependencies import get_app_settings, get_scorer
@@ -175,7 +175,10 @@ def build_router(settings: Settings) -> APIRouter:
             count("ValidationFailures", failed)
         if "text/csv" in request.headers.get("accept", ""):
             return PlainTextResponse(batch.write_csv(results), media_type="text/csv")
-        return JSONResponse(batch_body(scorer.version, results, failed))
+        # pydantic-core's serialiser: a third of the json module's time for a thousand results.
+        return Response(
+            pydantic_core.to_json(batch_body(scorer.version, results, failed)), media_type="application/json"
+        )
 
     @v1.get("/model", response_model=ModelOut, summary="The served model: version, data, metrics, bands, schema")
     async def model(scorer: ScorerDep) -> ModelOut:
@@ -243,6 +246,9 @@ def _parse_json(body: bytes) -> Any:
 
 
 def _json_rows(body: bytes, max_rows: int) -> list[batch.Row]:
+    rows = batch.validate_json_document(body, max_rows)
+    if rows is not None:  # the common case: nothing wrong anywhere
+        return rows
     try:
         doc = _parse_json(body)
     except (ValueError, RecursionError):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -55,6 +56,21 @@ class ApprovalIndex(BaseModel):
     terms: list[Term]
     fit: dict[str, Any] = {}  # how it was fitted: rows, label shares, regularisation, in-sample AUC
 
+    @cached_property
+    def _plan(self) -> tuple[tuple[str, str, str | None, float, float, float], ...]:
+        # Open bounds as infinities: max(v, -inf) is v, so one expression serves every term.
+        return tuple(
+            (
+                t.feature,
+                t.transform,
+                t.level,
+                -math.inf if t.lower is None else t.lower,
+                math.inf if t.upper is None else t.upper,
+                t.weight,
+            )
+            for t in self.terms
+        )
+
 
 def term_input(term: Term, value: Any) -> Any:
     """The transformed input of one term, for a scalar or a pandas column."""
@@ -74,6 +90,24 @@ def term_input(term: Term, value: Any) -> Any:
     if term.upper is not None:
         x = np.minimum(x, term.upper)
     return np.log(x) if term.transform == "log" else 1.0 * x
+
+
+def index_of_one(index: ApprovalIndex, values: Mapping[str, Any]) -> float:
+    """index_value for one applicant, the same operations in the same order (so the same
+    float), without a call and four attribute lookups per term: half the time, and this
+    runs for every scored applicant."""
+    total = index.intercept
+    log = math.log
+    for feature, transform, level, lower, upper, weight in index._plan:
+        value = values[feature]
+        if transform == "is":
+            x = 1.0 if value == level else 0.0
+        elif transform == "log":
+            x = log(min(max(float(value), lower), upper))
+        else:
+            x = min(max(float(value), lower), upper)
+        total = total + weight * x
+    return total
 
 
 def index_value(index: ApprovalIndex, values: Mapping[str, Any]) -> Any:

@@ -11,9 +11,12 @@ import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import lru_cache
+from typing import Annotated, Any
 
-from pydantic import TypeAdapter, ValidationError
+from annotated_types import Len
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
+from typing_extensions import TypedDict
 
 from lambda_app.schema import FEATURES, Applicant
 from lambda_app.scoring import Scorer
@@ -25,7 +28,9 @@ class FieldError:
     message: str
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, and a batch
+# makes a thousand of each.
+@dataclass(slots=True)
 class Row:
     """One batch row: a validated applicant, or what is wrong with it."""
 
@@ -34,7 +39,7 @@ class Row:
     errors: tuple[FieldError, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Scored:
     index: int
     risk_score: float | None = None
@@ -55,6 +60,43 @@ def field_errors(e: ValidationError) -> tuple[FieldError, ...]:
 
 
 _ALL_VALID = TypeAdapter(list[Applicant])
+
+
+def _record_type() -> Any:
+    """Applicant's fields and constraints as a TypedDict: validated straight into plain dicts,
+    with no model instance to build and dump again (a third of a batch's validation)."""
+    fields = {
+        name: Annotated[(f.annotation, *f.metadata)] if f.metadata else f.annotation
+        for name, f in Applicant.model_fields.items()
+    }
+    typed_dict: Any = TypedDict  # built from the model's fields, which a type checker cannot follow
+    record = typed_dict("ApplicantRecord", fields)
+    record.__pydantic_config__ = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
+    return record
+
+
+@lru_cache
+def _document(max_rows: int) -> type[BaseModel]:
+    return create_model(
+        "BatchDocument",
+        __config__=ConfigDict(strict=True, extra="forbid"),
+        applicants=(Annotated[list[_record_type()], Len(1, max_rows)], ...),  # type: ignore[misc]
+    )
+
+
+def validate_json_document(body: bytes, max_rows: int) -> list[Row] | None:
+    """A JSON batch whose every applicant is valid, parsed and validated in one pass of
+    pydantic-core (three times faster than parsing, validating and dumping models); None for
+    anything else, which the caller then takes apart row by row to say what is wrong.
+
+    JSON mode is stricter than the Python-mode validation of `validate_records` in one way:
+    a whole number written as a float (51.0) fails here and is then accepted there, so a
+    batch gets the same rows and scores whichever path answers it."""
+    try:
+        applicants = _document(max_rows).model_validate_json(body).applicants  # type: ignore[attr-defined]
+    except ValidationError:
+        return None
+    return [Row(i, applicant) for i, applicant in enumerate(applicants)]
 
 
 def validate_records(records: Sequence[Any]) -> list[Row]:
@@ -109,16 +151,12 @@ def read_csv(data: bytes, max_rows: int) -> list[Row]:
 
 def score_rows(scorer: Scorer, rows: Sequence[Row]) -> list[Scored]:
     """Scores in input order; one model call for all valid rows."""
-    valid = [r for r in rows if r.applicant is not None]
-    scores = iter(scorer.score([r.applicant for r in valid if r.applicant is not None]))
-    out = []
-    for r in rows:
-        if r.applicant is None:
-            out.append(Scored(r.index, errors=r.errors))
-        else:
-            s = next(scores)
-            out.append(Scored(r.index, s, scorer.band(s)))
-    return out
+    scores = iter(scorer.score([r.applicant for r in rows if r.applicant is not None]))
+    band = scorer.band
+    return [
+        Scored(r.index, errors=r.errors) if r.applicant is None else Scored(r.index, s := next(scores), band(s))
+        for r in rows
+    ]
 
 
 def write_csv(results: Sequence[Scored]) -> str:

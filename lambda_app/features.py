@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from lambda_app.approval import INDEX, ApprovalIndex, index_value
+from lambda_app.approval import INDEX, ApprovalIndex, index_of_one, index_value
 from lambda_app.schema import CATEGORICAL, FEATURES
 
 
@@ -130,7 +130,7 @@ def feature_values(applicant: Mapping[str, Any], index: ApprovalIndex | None = N
     for d in DERIVED:
         values[d.name] = d.compute(applicant)
     if index is not None:
-        values[INDEX] = index_value(index, values)
+        values[INDEX] = index_of_one(index, values)
     return values
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from lambda_app import batch
@@ -58,3 +59,31 @@ def test_json_the_fast_parser_refuses_still_gets_the_json_modules_answer(
         assert r.status_code == 200 and r.json()["scored"] == 1
     r = client.post("/v1/score/batch", content=b'{"applicants": [', headers={"content-type": "application/json"})
     assert r.status_code == 422 and r.json()["detail"] == "Body is not valid JSON."
+
+
+def test_a_json_batch_validated_in_one_pass_gives_the_row_by_row_rows(applicant: dict[str, Any]) -> None:
+    from training import synth
+
+    frame = synth.generate(300, seed=5)
+    people = [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in frame.to_dict("records")]
+    people = [{f: p[f] for f in applicant} for p in people]
+    one_pass = batch.validate_json_document(json.dumps({"applicants": people}).encode(), max_rows=1000)
+    assert one_pass is not None and one_pass == _one_by_one(people)
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"applicants": [{"Age": 51.0}]},  # a whole float: valid, but for the row-by-row path to accept
+        {"applicants": []},
+        {"applicants": [{}], "extra": 1},
+        {"applicants": ["junk"]},
+    ],
+)
+def test_the_one_pass_path_leaves_every_other_batch_to_the_row_by_row_one(
+    applicant: dict[str, Any], doc: dict[str, Any]
+) -> None:
+    doc = {**doc, "applicants": [({**applicant, **a} if isinstance(a, dict) else a) for a in doc["applicants"]]}
+    assert batch.validate_json_document(json.dumps(doc).encode(), max_rows=1000) is None
+    too_many = json.dumps({"applicants": [applicant] * 3}).encode()
+    assert batch.validate_json_document(too_many, max_rows=2) is None
