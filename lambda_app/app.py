@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+
 from fastapi import FastAPI
 
 from lambda_app import problems, ui
@@ -10,7 +14,7 @@ from lambda_app.coalesce import Coalescer
 from lambda_app.fastpath import FastScore
 from lambda_app.limits import BodySizeLimit
 from lambda_app.model_source import resolve
-from lambda_app.observability import RequestContext
+from lambda_app.observability import RequestContext, publish
 from lambda_app.root_path import RootPath
 from lambda_app.scoring import Scorer
 from lambda_app.settings import Settings, get_settings
@@ -21,14 +25,28 @@ def load_scorer(settings: Settings) -> Scorer:
     return Scorer.load(resolve(settings.model_uri, settings.model_cache_dir))
 
 
-def create_app(
-    settings: Settings | None = None, scorer: Scorer | None = None, *, flush_metrics: bool = True
-) -> FastAPI:
+def create_app(settings: Settings | None = None, scorer: Scorer | None = None, *, on_lambda: bool = False) -> FastAPI:
     """Build the app; the model is loaded here, before the first request, so a bad
-    bundle stops start-up instead of failing requests."""
+    bundle stops start-up instead of failing requests. Metrics are published every
+    `metrics_interval_s` while the server runs and once more when it stops, or, `on_lambda`
+    (where no server lifespan runs), after each invocation."""
     settings = settings or get_settings()
     scorer = scorer or load_scorer(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        task = None if on_lambda else asyncio.create_task(_publish_every(settings.metrics_interval_s))
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
+            publish()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Loan risk scoring",
         version=scorer.version,
         description="Predicts a loan applicant's risk score (higher is riskier), with its band and reason codes.",
@@ -40,8 +58,14 @@ def create_app(
     app.include_router(build_router(settings))
     app.include_router(ui.router)
     app.add_middleware(FastScore)
-    app.add_middleware(RequestContext, flush_metrics=flush_metrics)
+    app.add_middleware(RequestContext, on_lambda=on_lambda)
     app.add_middleware(BodyTimeout, seconds=settings.request_timeout_s)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, page=ui.too_large_page)
     app.add_middleware(RootPath, configured=settings.root_path)
     return app
+
+
+async def _publish_every(seconds: float) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        publish()

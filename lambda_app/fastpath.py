@@ -3,22 +3,22 @@
 FastAPI resolves dependencies, query parameters and the body model anew for every request,
 and on this route that cost several times what scoring does. This middleware, innermost
 of the app's own, answers the plain case itself: JSON content, no query string, a valid
-API key if keys are set, and a body that is a valid applicant. It runs the same code as
-the route for that case (`Applicant.model_validate`, the coalescer, `score_out`), so the
-answer is the route's, byte for byte. Anything else, or any failure on the way, is handed
-to the FastAPI route with the body replayed, so errors and options keep one implementation.
+API key if keys are set, and a body that is a valid applicant. It validates the body in
+one pass of pydantic-core (`schema.RECORD`, the Applicant's fields as a plain dict) and
+then runs the route's code for that case (the coalescer, `score_out`), so the answer is
+the route's, byte for byte. Anything else, or any failure on the way, is handed to the
+FastAPI route with the body replayed, so errors and options keep one implementation.
 """
 
 from __future__ import annotations
 
 import hmac
-import json
 
 from starlette._utils import get_route_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lambda_app.observability import count
-from lambda_app.schema import Applicant
+from lambda_app.schema import RECORD
 
 PATH = "/v1/score"
 
@@ -80,7 +80,7 @@ class FastScore:
 
         state = scope["app"].state
         try:
-            fields = Applicant.model_validate(json.loads(body)).model_dump()
+            fields = RECORD.validate_json(body)
             if "aws.event" in scope:  # Lambda: one request per invocation, nothing to batch with
                 [risk] = state.scorer.score([fields])
             else:

@@ -2,10 +2,12 @@
 
 The app and its model are built at import, in Lambda's init phase, so warm invocations
 never reload the model; Mangum's lifespan support is off because it may run per
-invocation. Metrics are flushed once per invocation by Powertools, with the cold-start
-metric; logs carry the API Gateway request id as correlation id.
+invocation. The app publishes its metrics once per invocation (lambda_app.observability)
+and Powertools adds its cold-start metric; logs carry the API Gateway request id as
+correlation id.
 """
 
+import warnings
 from typing import Any
 
 from aws_lambda_powertools import Tracer
@@ -19,7 +21,10 @@ from lambda_app.observability import SERVICE, logger, metrics
 
 # X-Ray tracing exists only on Lambda: the ECS server never pays for importing its SDK.
 tracer = Tracer(service=SERVICE)
-app = create_app(flush_metrics=False)
+app = create_app(on_lambda=True)
+# The app publishes its own metrics (lambda_app.observability); the decorator below adds the
+# cold-start metric and would otherwise warn on every invocation that it has nothing else.
+warnings.filterwarnings("ignore", "No application metrics to publish")
 _asgi = Mangum(app, lifespan="off", text_mime_types=[*DEFAULT_TEXT_MIME_TYPES, "application/problem+json"])
 
 

@@ -29,6 +29,11 @@ class Settings(BaseSettings):
         description="Comma-separated keys accepted in X-API-Key for /v1/*; empty turns the check off "
         "(e.g. when API Gateway enforces its own keys)",
     )
+    metrics_interval_s: float = Field(
+        1.0,
+        gt=0,
+        description="How often a server worker writes its metrics (CloudWatch EMF); Lambda writes per invocation",
+    )
     request_timeout_s: float = Field(30.0, gt=0, description="Longest a request may take, body included")
 
     def api_key_list(self) -> list[str]:

@@ -98,25 +98,37 @@ def test_full_batch_fits_lambda_payload_limit(handler_module: ModuleType, applic
     assert response["statusCode"] == 200 and json.loads(response["body"])["scored"] == Settings().max_batch_rows
 
 
-def test_cold_start_is_flagged_once_per_process(bundle_dir: Path) -> None:
-    """A fresh interpreter, as Lambda gives each execution environment."""
+def test_cold_start_is_flagged_once_and_warm_successes_are_left_to_api_gateways_log(bundle_dir: Path) -> None:
+    """A fresh interpreter, as Lambda gives each execution environment. Every invocation
+    publishes its metrics; the request line is written for the cold start and for failures
+    (API Gateway's access log has every request)."""
     script = (
         "import json, sys\n"
         "from lambda_app.handler import handler\n"
-        "event = json.loads(open(sys.argv[1]).read())\n"
+        "good = json.loads(open(sys.argv[1]).read())\n"
+        "bad = dict(good, body='{}', isBase64Encoded=False)\n"
         "class Ctx: function_name='f'; memory_limit_in_mb=1024; aws_request_id='r';"
         " invoked_function_arn='arn:aws:lambda:us-east-1:1:function:f'\n"
-        "handler(event, Ctx()); print('--- second ---', flush=True); handler(event, Ctx())\n"
+        "for event in (good, good, bad):\n"
+        "    handler(event, Ctx()); print('--- next ---', flush=True)\n"
     )
     env = {**os.environ, "MODEL_URI": str(bundle_dir)}
     out = subprocess.run(
-        [sys.executable, "-c", script, str(EVENTS / "http_api_v2_health.json")],
+        [sys.executable, "-c", script, str(EVENTS / "http_api_v2_score.json")],
         env=env,
         capture_output=True,
         text=True,
         check=True,
         cwd=Path(__file__).resolve().parents[2],
     ).stdout
-    first, second = out.split("--- second ---")
-    assert '"ColdStart"' in first and '"cold_start":true' in first
-    assert '"ColdStart"' not in second and '"cold_start":false' in second
+    cold, warm, failed, _ = out.split("--- next ---")
+    lines = [[json.loads(line) for line in part.splitlines() if line.startswith("{")] for part in (cold, warm, failed)]
+    requests = [[line for line in part if line.get("message") == "request"] for part in lines]
+    metrics = [[line for line in part if "_aws" in line] for part in lines]
+    assert [len(r) for r in requests] == [1, 0, 1]
+    assert requests[0][0]["cold_start"] is True and requests[0][0]["status"] == 200
+    assert requests[2][0]["cold_start"] is False and requests[2][0]["status"] == 422
+    assert all(metrics), "every invocation publishes its metrics"
+    assert any("ColdStart" in m for m in metrics[0]) and not any("ColdStart" in m for m in metrics[1] + metrics[2])
+    assert any(m.get("ScoresServed") == [1.0] for m in metrics[1])
+    assert any(m.get("ClientErrors") == [1.0] for m in metrics[2])

@@ -1,13 +1,15 @@
 """Logs and metrics a CloudWatch operator would see; never applicant data."""
 
 import json
+import time
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.metrics import MetricUnit
 from fastapi.testclient import TestClient
 
 from lambda_app.app import create_app
-from lambda_app.observability import logger
+from lambda_app.observability import count, logger, observe, publish
 from lambda_app.scoring import Scorer
 from lambda_app.settings import Settings
 
@@ -45,8 +47,9 @@ def test_unsafe_request_id_is_replaced(client: TestClient) -> None:
 
 
 def test_metrics_are_emitted_as_cloudwatch_emf(
-    client: TestClient, applicant: dict[str, Any], capsys: pytest.CaptureFixture[str]
+    scorer: Scorer, applicant: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
+    client = TestClient(create_app(Settings(), scorer, on_lambda=True))  # published per invocation
     client.post("/v1/score/batch", json={"applicants": [applicant, {**applicant, "Age": 5}]})
     [emf] = [line for line in _json_lines(capsys.readouterr().out) if "_aws" in line]
     names = {m["Name"] for m in emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
@@ -63,3 +66,53 @@ def test_validation_failures_are_logged_as_outcome_not_values(
     out = _logged(caplog)
     assert "7654321" not in out
     assert any(line.get("status") == 422 for line in _json_lines(out))
+
+
+def _emf(text: str) -> list[dict[str, Any]]:
+    return [line for line in _json_lines(text) if "_aws" in line]
+
+
+def test_a_server_publishes_its_metrics_once_per_window_and_at_shutdown(
+    scorer: Scorer, applicant: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    publish()  # what earlier tests left in this process's window
+    capsys.readouterr()
+    with TestClient(create_app(Settings(metrics_interval_s=3600), scorer)) as c:
+        for _ in range(3):
+            assert c.post("/v1/score", json=applicant).status_code == 200
+        c.post("/v1/score/batch", json={"applicants": [applicant, {**applicant, "Age": 5}]})
+        assert c.post("/v1/score", json={**applicant, "Age": 5}).status_code == 422
+        assert _emf(capsys.readouterr().out) == []  # nothing yet: the window is open
+    [emf] = _emf(capsys.readouterr().out)  # the server stopped: one document for the window
+    assert emf["ScoresServed"] == [4.0] and emf["ValidationFailures"] == [1.0] and emf["ClientErrors"] == [1.0]
+    assert emf["BatchSize"] == [2.0] and len(emf["Latency"]) == 5
+
+
+def test_the_window_is_published_on_a_timer(
+    scorer: Scorer, applicant: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    publish()
+    capsys.readouterr()
+    with TestClient(create_app(Settings(metrics_interval_s=0.05), scorer)) as c:
+        c.post("/v1/score", json=applicant)
+        deadline = time.monotonic() + 5
+        while not (published := _emf(capsys.readouterr().out)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert published and published[0]["ScoresServed"] == [1.0]
+
+
+def test_more_values_than_emf_allows_are_split_across_documents(capsys: pytest.CaptureFixture[str]) -> None:
+    publish()
+    capsys.readouterr()
+    for i in range(250):
+        observe("Latency", i, MetricUnit.Milliseconds)
+    count("ScoresServed", 250)
+    publish()
+    docs = _emf(capsys.readouterr().out)
+    assert [len(d["Latency"]) for d in docs] == [100, 100, 50]
+    assert [v for d in docs for v in d["Latency"]] == [float(i) for i in range(250)]
+    assert [d.get("ScoresServed") for d in docs] == [[250.0], None, None]
+    for d in docs:
+        assert {m["Name"] for m in d["_aws"]["CloudWatchMetrics"][0]["Metrics"]} == {k for k in d if k[0].isupper()}
+    publish()
+    assert _emf(capsys.readouterr().out) == []  # an empty window writes nothing
