@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None, *
     app.include_router(build_router(settings))
     app.include_router(ui.router)
     app.add_middleware(FastScore)
-    app.add_middleware(RequestContext, on_lambda=on_lambda)
+    app.add_middleware(RequestContext, publish_each_request=on_lambda)
     app.add_middleware(BodyTimeout, seconds=settings.request_timeout_s)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, page=ui.too_large_page)
     app.add_middleware(RootPath, configured=settings.root_path)

@@ -93,18 +93,19 @@ def _incoming_id(scope: Scope) -> str:
 
 
 class RequestContext:
-    """Pure ASGI middleware: correlation id in, a log line and metrics out per request.
+    """Pure ASGI middleware: correlation id in, metrics and a log line out per request.
 
-    On ECS every request gets its line: the app's log is the service's access log. On
-    Lambda, API Gateway's access log (template.yaml, ApiAccessLogGroup) already has every
-    request's id, route, status and latency, written outside the function's billed time,
-    so the function logs only what API Gateway cannot know: failed requests (with the
-    problem's detail nearby) and cold starts. That line was a seventh of a warm score."""
+    Every request is counted and timed in the metrics. Its log line is written at INFO when
+    the request failed (status 400 and up) or was a process's first, and at DEBUG when it
+    succeeded (LOG_LEVEL=DEBUG shows every request). A line per success cost a sixth of
+    the service's time per score, and CloudWatch Logs charges for every one; what it held
+    (id, route, status, latency) is in the metrics and, on Lambda, in API Gateway's access
+    log (template.yaml, ApiAccessLogGroup)."""
 
-    def __init__(self, app: ASGIApp, on_lambda: bool) -> None:
+    def __init__(self, app: ASGIApp, publish_each_request: bool) -> None:
         self.app = app
-        # On Lambda each invocation is also a metrics window; a server publishes on a timer.
-        self.on_lambda = on_lambda
+        # On Lambda each invocation is a metrics window; a server publishes on a timer.
+        self.publish_each_request = publish_each_request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -137,10 +138,12 @@ class RequestContext:
                 "latency_ms": round(elapsed_ms, 2),
                 "cold_start": cold,
             }
-            if not self.on_lambda or status >= 400 or cold:
-                # As a format argument: Powertools tries a bare message string as JSON first,
-                # and the failed parse was a fifth of the cost of the line.
+            # As a format argument: Powertools tries a bare message string as JSON first,
+            # and the failed parse was a fifth of the cost of the line.
+            if status >= 400 or cold:
                 logger.info("%s", "request", extra=fields)
+            else:
+                logger.debug("%s", "request", extra=fields)
             if scope["path"].startswith("/v1/"):
                 observe("Latency", elapsed_ms, MetricUnit.Milliseconds)
                 if status >= 500:
@@ -149,5 +152,5 @@ class RequestContext:
                     count("ClientErrors")
             if cold:
                 count("ColdStart")
-            if self.on_lambda:
+            if self.publish_each_request:
                 publish()

@@ -2,6 +2,7 @@
 
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -28,17 +29,44 @@ def _json_lines(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
 
+@pytest.fixture
+def debug_logs() -> Iterator[None]:
+    level = logger.log_level
+    logger.setLevel("DEBUG")
+    yield
+    logger.setLevel(level)
+
+
+def _request_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
+    return [line for line in _json_lines(_logged(caplog)) if line.get("message") == "request"]
+
+
 def test_request_id_is_echoed_and_logged_without_applicant_data(
-    client: TestClient, applicant: dict[str, Any], caplog: pytest.LogCaptureFixture
+    client: TestClient, applicant: dict[str, Any], caplog: pytest.LogCaptureFixture, debug_logs: None
 ) -> None:
+    client.get("/health")  # whichever request is this process's first (logged at INFO as the cold start)
+    caplog.clear()
     marked = {**applicant, "AnnualIncome": 987_654}
     r = client.post("/v1/score", json=marked, headers={"x-request-id": "abc-123"})
     assert r.headers["x-request-id"] == "abc-123"
     out = _logged(caplog)
     assert "987654" not in out and "987,654" not in out
-    [log] = [line for line in _json_lines(out) if line.get("message") == "request"]
+    [log] = _request_lines(caplog)
     assert log["request_id"] == "abc-123" and log["status"] == 200 and log["path"] == "/v1/score"
-    assert log["level"] == "INFO" and log["service"] == "loan-risk" and log["latency_ms"] > 0
+    assert log["level"] == "DEBUG" and log["service"] == "loan-risk" and log["latency_ms"] > 0
+
+
+def test_failures_are_logged_at_info_and_successes_only_at_debug(
+    client: TestClient, applicant: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    client.get("/health")  # whichever request is this process's first (logged as the cold start)
+    caplog.clear()
+    assert client.post("/v1/score", json=applicant).status_code == 200
+    assert client.get("/health").status_code == 200
+    assert _request_lines(caplog) == []
+    assert client.post("/v1/score", json={**applicant, "Age": 5}).status_code == 422
+    assert client.get("/no-such-page").status_code == 404
+    assert [(line["level"], line["status"]) for line in _request_lines(caplog)] == [("INFO", 422), ("INFO", 404)]
 
 
 def test_unsafe_request_id_is_replaced(client: TestClient) -> None:
