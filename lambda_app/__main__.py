@@ -7,7 +7,7 @@ import sys
 import uvicorn
 
 from lambda_app.bundle import BundleError
-from lambda_app.server import server_options
+from lambda_app.server import serve, server_options
 from lambda_app.settings import cpu_workers, get_settings
 
 
@@ -23,12 +23,10 @@ def main() -> int:
     except BundleError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    common = server_options(settings)
     if workers == 1:
-        uvicorn.run(create_app(settings, scorer), **common)
-    else:
-        uvicorn.run("lambda_app.app:create_app", factory=True, workers=workers, **common)
-    return 0
+        uvicorn.run(create_app(settings, scorer), **server_options(settings))
+        return 0
+    return serve("lambda_app.app:create_app", settings, workers)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,20 @@
-"""How the ECS entry point runs uvicorn: one place for the server options, shared by
-`python -m lambda_app` and the benchmarks' framework floor so both run alike."""
+"""How the ECS entry point runs uvicorn: the server options and the worker processes, in
+one place shared by `python -m lambda_app` and the benchmarks' framework floor so both run
+alike."""
 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import os
+import signal
+import socket
+import sys
+import threading
+import time
 from typing import Any
 
+import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from lambda_app.settings import Settings, get_settings
@@ -73,3 +82,87 @@ def server_options(settings: Settings) -> dict[str, Any]:
         timeout_keep_alive=5,
         backlog=2048,
     )
+
+
+# A worker that dies sooner than this after starting is broken, not unlucky: restarting it
+# would only loop, so the server stops and lets ECS replace the task.
+_STEADY_S = 10.0
+
+
+def serve(app: str, settings: Settings, workers: int, factory: bool = True) -> int:
+    """Serve `app` (an import string) in `workers` processes, each with a listening socket
+    of its own on the same port (SO_REUSEPORT), so the kernel spreads connections across
+    them. uvicorn's own workers share one socket, and the first to wake accepts every
+    connection waiting: a client with a few keep-alive connections (a load balancer, a
+    connection pool) could keep one worker busy and leave the rest idle.
+
+    SIGTERM or SIGINT is passed on to every worker, which finishes what it has in flight
+    (uvicorn's graceful shutdown); a worker that dies is replaced."""
+    try:
+        _check_port_free(settings)
+    except OSError as e:
+        print(f"error: cannot listen on {settings.host}:{settings.port}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    spawn = multiprocessing.get_context("spawn")  # a fresh interpreter, as uvicorn's workers get
+
+    def start() -> tuple[Any, float]:
+        process = spawn.Process(target=_worker, args=(app, factory), daemon=False)
+        process.start()
+        return process, time.monotonic()
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    running = [start() for _ in range(workers)]
+    status = 0
+    while not stop.wait(0.2):
+        for i, (process, started) in enumerate(running):
+            if process.exitcode is None:
+                continue
+            if time.monotonic() - started < _STEADY_S:
+                print(f"error: a worker exited with code {process.exitcode} at start-up; stopping", file=sys.stderr)
+                status = 1
+                stop.set()
+                break
+            print(f"a worker exited with code {process.exitcode}; starting another", file=sys.stderr)
+            running[i] = start()
+    for process, _ in running:
+        if process.exitcode is None:
+            os.kill(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + server_options(settings)["timeout_graceful_shutdown"] + 5
+    for process, _ in running:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.exitcode is None:
+            process.kill()
+    return status
+
+
+def _check_port_free(settings: Settings) -> None:
+    """Bind once without SO_REUSEPORT: fails if anything holds the port, including another
+    copy of this server, which SO_REUSEPORT would otherwise let share it unnoticed."""
+    with _socket(settings, reuse_port=False):
+        pass
+
+
+def _socket(settings: Settings, reuse_port: bool) -> socket.socket:
+    family, kind, proto, _, address = socket.getaddrinfo(
+        settings.host, settings.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _worker(app: str, factory: bool) -> None:
+    settings = get_settings()
+    # Bound now, listening once uvicorn has loaded the app: until then the kernel sends this
+    # worker no connections (a restarted worker would otherwise queue them behind its start-up).
+    sock = _socket(settings, reuse_port=True)
+    uvicorn.Server(uvicorn.Config(app, factory=factory, **server_options(settings))).run(sockets=[sock])
