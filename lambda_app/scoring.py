@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -81,9 +81,9 @@ class Scorer:
         if not applicants:
             return []
         # One thread: each server worker has a core of its own.
-        predictions = self.model.predict(self._pool(applicants), thread_count=1).tolist()
         lo, hi = self.manifest.score_range
-        return [round(min(max(p, lo), hi), 4) for p in predictions]  # clip(), inlined for batches
+        predictions = np.clip(self.model.predict(self._pool(applicants), thread_count=1), lo, hi)
+        return [round(p, 4) for p in predictions.tolist()]  # clip() for a whole batch at once
 
     def _pool(self, applicants: Sequence[Mapping[str, Any]]) -> Pool:
         """CatBoost's input, built the cheapest way for the size: one applicant as a row
@@ -98,7 +98,7 @@ class Scorer:
         categories = [names[i] for i in self._cat_indices]
         text = np.empty((len(applicants), len(categories)), dtype=object)  # FeaturesData takes bytes
         for j, c in enumerate(categories):
-            text[:, j] = [str(v).encode() for v in values[c]]
+            text[:, j] = [_as_bytes(v) for v in values[c]]
         return Pool(
             FeaturesData(
                 num_feature_data=np.column_stack([values[c] for c in numbers]).astype(np.float32),
@@ -117,7 +117,11 @@ class Scorer:
         return round(min(max(raw, lo), hi), 4)
 
     def band(self, score: float) -> str:
-        return band_of(score, self.manifest.bands)
+        return band_in(score, *self._band_cuts)
+
+    @cached_property
+    def _band_cuts(self) -> tuple[list[tuple[float, str]], str]:
+        return band_cuts(self.manifest.bands)
 
     def percentile(self, score: float) -> float:
         """Share of training applicants (in %) scored below this score by a model that had
@@ -145,6 +149,12 @@ class Scorer:
             by_field = field_contributions(columns, [float(x) for x in contributions], v, index)
             out.append(explanation(applicant, by_field, float(baseline), top))
         return out
+
+
+@lru_cache(maxsize=64)
+def _as_bytes(category: Any) -> bytes:
+    # The same few category names a thousand times over: encode each once.
+    return str(category).encode()
 
 
 def _drop_training_params(model: CatBoostRegressor) -> None:
@@ -196,10 +206,21 @@ def format_value(feature: str, value: Any) -> str:
 
 def band_of(score: float, bands: Sequence[Band]) -> str:
     """The name of the band a score falls in (bands sorted, first and last open)."""
-    for band in bands[:-1]:
-        if band.upper is not None and score < band.upper:
-            return band.name
-    return bands[-1].name if bands else "unbanded"
+    return band_in(score, *band_cuts(bands))
+
+
+def band_cuts(bands: Sequence[Band]) -> tuple[list[tuple[float, str]], str]:
+    """Each band's upper edge and name, and the last band's name: what band_in needs, taken
+    out of the manifest's models once rather than for every scored row."""
+    cuts = [(b.upper, b.name) for b in bands[:-1] if b.upper is not None]
+    return cuts, bands[-1].name if bands else "unbanded"
+
+
+def band_in(score: float, cuts: Sequence[tuple[float, str]], last: str) -> str:
+    for upper, name in cuts:
+        if score < upper:
+            return name
+    return last
 
 
 def percentile_of(score: float, quantiles: Sequence[float], percents: Sequence[float] | None = None) -> float:
