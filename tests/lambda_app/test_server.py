@@ -36,6 +36,29 @@ def _sockets(pid: int) -> int:
     return count
 
 
+def _listening(pid: int) -> bool:
+    """Whether the process holds a listening TCP socket (its inode in /proc/net/tcp, state 0A)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with suppress(OSError):
+            link = os.readlink(fd)
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+    table = Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]
+    return any(cols[3] == "0A" and cols[9] in inodes for cols in (line.split() for line in table))
+
+
+def _all_listening(proc: subprocess.Popen[bytes], n: int) -> list[int]:
+    """The workers, once n of them listen (/health answers as soon as the first one does)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        workers = _workers(proc)
+        if len(workers) == n and all(_listening(pid) for pid in workers):
+            return workers
+        time.sleep(0.1)
+    raise AssertionError(f"{n} workers never listened")
+
+
 def _connections_per_worker(proc: subprocess.Popen[bytes], port: int, n: int = 16) -> dict[int, int]:
     """Open n keep-alive connections at once, as wrk or a load balancer does, and count
     how many each worker took."""
@@ -56,6 +79,7 @@ def _connections_per_worker(proc: subprocess.Popen[bytes], port: int, n: int = 1
 def test_connections_are_spread_across_the_workers(bundle_dir: Path) -> None:
     """With one shared socket (uvicorn's workers), the first worker awake took them all."""
     with running(bundle_dir, WORKERS="2") as (proc, url):
+        _all_listening(proc, 2)
         taken = _connections_per_worker(proc, int(url.rsplit(":", 1)[1]))
         assert len(taken) == 2 and sum(taken.values()) == 16 and min(taken.values()) >= 1, taken
 
@@ -72,8 +96,8 @@ def test_a_second_server_on_the_same_port_is_refused(bundle_dir: Path) -> None:
 
 def test_a_worker_that_dies_is_replaced(bundle_dir: Path) -> None:
     with running(bundle_dir, WORKERS="2") as (proc, url):
+        victim, survivor = _all_listening(proc, 2)
         time.sleep(10.5)  # past start-up: a worker dying sooner stops the server instead
-        victim, survivor = _workers(proc)
         os.kill(victim, signal.SIGKILL)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -83,11 +107,7 @@ def test_a_worker_that_dies_is_replaced(bundle_dir: Path) -> None:
             time.sleep(0.2)
         assert survivor in workers and victim not in workers and len(workers) == 2
         [replacement] = set(workers) - {survivor}
-        deadline = time.monotonic() + 60  # it listens once it has loaded the model
-        while time.monotonic() < deadline:
-            taken = _connections_per_worker(proc, int(url.rsplit(":", 1)[1]))
-            if taken.get(replacement):
-                break
-            time.sleep(0.5)
+        _all_listening(proc, 2)  # it listens once it has loaded the model
+        taken = _connections_per_worker(proc, int(url.rsplit(":", 1)[1]))
         assert taken[replacement] >= 1 and taken[survivor] >= 1, taken
         assert proc.poll() is None
