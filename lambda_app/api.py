@@ -36,18 +36,31 @@ async def require_json(request: Request) -> None:  # async: no threadpool hop
         raise Problem(415, f"Send the applicant as application/json (got {media or 'no content type'}).")
 
 
-def score_out(
+def score_body(
     scorer: Scorer, applicant: dict[str, Any], explain: bool, reasons: int, risk: float | None = None
-) -> ScoreOut:
+) -> bytes:
+    """The JSON answer to POST /v1/score: ScoreOut, serialised. Without an explanation it is
+    built as a plain dict (what ScoreOut.model_dump_json(exclude_none=True) gives, byte for
+    byte, in a fifth of the time); the documented schema is the route's response_model."""
     if risk is None:
         [risk] = scorer.score([applicant])
-    explanation = ExplanationOut.of(scorer.explain([applicant], reasons)[0]) if explain else None
-    return ScoreOut(
-        risk_score=risk,
-        risk_band=scorer.band(risk),
-        percentile=scorer.percentile(risk),
-        model_version=scorer.version,
-        explanation=explanation,
+    if explain:
+        explanation = ExplanationOut.of(scorer.explain([applicant], reasons)[0])
+        out = ScoreOut(
+            risk_score=risk,
+            risk_band=scorer.band(risk),
+            percentile=scorer.percentile(risk),
+            model_version=scorer.version,
+            explanation=explanation,
+        )
+        return out.model_dump_json(exclude_none=True).encode()
+    return pydantic_core.to_json(
+        {
+            "risk_score": risk,
+            "risk_band": scorer.band(risk),
+            "percentile": scorer.percentile(risk),
+            "model_version": scorer.version,
+        }
     )
 
 
@@ -95,13 +108,13 @@ def build_router(settings: Settings) -> APIRouter:
         if explain:
             # Exact SHAP takes tens of ms and CatBoost releases the GIL for it: in a thread,
             # the other requests on this worker are not held up behind it.
-            out = await run_in_threadpool(score_out, scorer, fields, True, top)
+            body = await run_in_threadpool(score_body, scorer, fields, True, top)
         else:  # concurrent requests share one model call (lambda_app.coalesce)
-            out = score_out(scorer, fields, False, top, await request.app.state.coalescer.score(fields))
+            body = score_body(scorer, fields, False, top, await request.app.state.coalescer.score(fields))
         count("ScoresServed")
         # Serialised here, once: returned as a model, FastAPI would validate it against
         # response_model again first. The documented schema is the decorator's.
-        return Response(out.model_dump_json(exclude_none=True), media_type="application/json")
+        return Response(body, media_type="application/json")
 
     batch_schema = {
         "type": "object",

@@ -5,7 +5,7 @@ and on this route that cost several times what scoring does. This middleware, in
 of the app's own, answers the plain case itself: JSON content, no query string, a valid
 API key if keys are set, and a body that is a valid applicant. It validates the body in
 one pass of pydantic-core (`schema.RECORD`, the Applicant's fields as a plain dict) and
-then runs the route's code for that case (the coalescer, `score_out`), so the answer is
+then runs the route's code for that case (the coalescer, `score_body`), so the answer is
 the route's, byte for byte. Anything else, or any failure on the way, is handed to the
 FastAPI route with the body replayed, so errors and options keep one implementation.
 """
@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lambda_app.observability import count
 from lambda_app.schema import RECORD
+from lambda_app.settings import Settings
 
 PATH = "/v1/score"
 
@@ -26,6 +27,8 @@ PATH = "/v1/score"
 class FastScore:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._settings: Settings | None = None
+        self._keys: list[str] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not self._plain(scope):
@@ -65,9 +68,12 @@ class FastScore:
         media = content_type.split(b";")[0].strip().lower()
         if media != b"application/json" and not media.endswith(b"+json"):
             return False
-        keys = scope["app"].state.settings.api_key_list() if "app" in scope else None
-        if keys is None:
+        if "app" not in scope:
             return False
+        settings = scope["app"].state.settings
+        if settings is not self._settings:  # parsed once, not per request
+            self._settings, self._keys = settings, settings.api_key_list()
+        keys = self._keys
         # Same constant-time check as lambda_app.security; a wrong key goes to the route's 401.
         supplied = (key or b"").decode("latin-1").encode()
         matched = not keys
@@ -76,7 +82,7 @@ class FastScore:
         return matched
 
     async def _score(self, scope: Scope, body: bytes) -> bytes | None:
-        from lambda_app.api import score_out  # the route's module imports this one
+        from lambda_app.api import score_body  # the route's module imports this one
 
         state = scope["app"].state
         try:
@@ -85,11 +91,11 @@ class FastScore:
                 [risk] = state.scorer.score([fields])
             else:
                 risk = await state.coalescer.score(fields)
-            out = score_out(state.scorer, fields, False, state.settings.max_reasons, risk)
+            body = score_body(state.scorer, fields, False, state.settings.max_reasons, risk)
         except Exception:  # invalid, or anything unexpected: the route answers it
             return None
         count("ScoresServed")
-        return out.model_dump_json(exclude_none=True).encode()
+        return body
 
 
 def _replay(messages: list[Message], error: BaseException | None, receive: Receive) -> Receive:

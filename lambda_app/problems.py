@@ -102,5 +102,5 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # Logged with its traceback for operators; the client sees only the request id.
-        logger.exception("unhandled error", extra={"path": request.url.path})
+        logger.exception("unhandled error", extra={"path": request.url.path, "request_id": request_id()})
         return problem_response(request, 500, "Internal error; quote the request id when reporting it.")

@@ -144,3 +144,19 @@ def test_more_values_than_emf_allows_are_split_across_documents(capsys: pytest.C
         assert {m["Name"] for m in d["_aws"]["CloudWatchMetrics"][0]["Metrics"]} == {k for k in d if k[0].isupper()}
     publish()
     assert _emf(capsys.readouterr().out) == []  # an empty window writes nothing
+
+
+def test_an_unexpected_error_is_a_500_problem_logged_with_its_request_id(
+    scorer: Scorer, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(Settings(), scorer)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("something broke")
+
+    r = TestClient(app, raise_server_exceptions=False).get("/boom", headers={"x-request-id": "rid-500"})
+    assert r.status_code == 500 and r.headers["content-type"] == "application/problem+json"
+    assert r.json()["request_id"] == "rid-500" and "something broke" not in r.text
+    [error] = [line for line in _json_lines(_logged(caplog)) if line.get("message") == "unhandled error"]
+    assert error["request_id"] == "rid-500" and error["level"] == "ERROR" and "something broke" in error["exception"]
