@@ -87,7 +87,11 @@ def wrk_rows_per_s(url: str, rows: list[dict[str, Any]], seconds: float, connect
     return result.requests_per_s * len(rows), result.requests, result.errors
 
 
-def measure(url: str, rows: list[dict[str, Any]], seconds: float, connections: int = 4) -> BatchResult:
+# Two per worker: one worker's batch is read while the other's is scored.
+CONNECTIONS = 4
+
+
+def measure(url: str, rows: list[dict[str, Any]], seconds: float, connections: int = CONNECTIONS) -> BatchResult:
     raw_before = raw_rows_per_s(rows)
     run = wrk_rows_per_s if wrk.available() else http_rows_per_s
     http, requests, errors = run(url, rows, seconds, connections)

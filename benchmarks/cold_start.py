@@ -51,9 +51,9 @@ def ecs_seconds(runs: int = 5, python: str = sys.executable, cwd: Path = ROOT) -
         }
         started = time.perf_counter()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "lambda_app"],
+            [python, "-m", "lambda_app"],
             env=env,
-            cwd=ROOT,
+            cwd=cwd,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
