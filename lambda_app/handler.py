@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mangum import Mangum
 from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
 
-from lambda_app.app import create_app
+from lambda_app.app import create_app, freeze_start_up_objects
 from lambda_app.observability import SERVICE, logger, metrics
 
 # X-Ray tracing exists only on Lambda: the ECS server never pays for importing its SDK.
@@ -26,6 +26,7 @@ app = create_app(on_lambda=True)
 # cold-start metric and would otherwise warn on every invocation that it has nothing else.
 warnings.filterwarnings("ignore", "No application metrics to publish")
 _asgi = Mangum(app, lifespan="off", text_mime_types=[*DEFAULT_TEXT_MIME_TYPES, "application/problem+json"])
+freeze_start_up_objects()  # the server's lifespan does this on ECS; Mangum runs none here
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

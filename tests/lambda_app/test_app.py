@@ -1,3 +1,4 @@
+import gc
 from pathlib import Path
 
 import httpx
@@ -61,3 +62,12 @@ def test_ecs_entry_point_serves_over_http(live_server: str, scorer: Scorer, appl
     r = httpx.post(f"{live_server}/v1/score", json=applicant)
     assert r.status_code == 200 and r.json()["risk_score"] == scorer.score([applicant])[0]
     assert httpx.post(f"{live_server}/v1/score", json={**applicant, "Age": -1}).status_code == 422
+
+
+def test_start_up_objects_are_kept_out_of_the_garbage_collectors_walks(scorer: Scorer) -> None:
+    gc.unfreeze()
+    try:
+        with TestClient(create_app(Settings(), scorer)):  # the server's start-up
+            assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()  # the rest of the test session collects as usual
