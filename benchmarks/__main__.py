@@ -30,8 +30,8 @@ def main() -> int:
     warm = lambda_warm.measure()
     rows.append(
         (
-            "warm single score, Lambda handler in process (median)",
-            f"{warm.handler_us:.0f} µs",
+            "warm single score, Lambda handler in process, tracer on (median)",
+            f"{warm.handler_us:.0f} µs (an invocation X-Ray samples: {warm.sampled_us:.0f} µs)",
             f"raw CatBoost 1-row predict {warm.raw_us:.0f} µs (service's lean predict {warm.lean_us:.0f} µs)",
             f"{warm.ratio:.2f}x floor",
             "<= 2x floor",

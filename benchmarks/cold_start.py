@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.common import MODEL_DIR, ROOT, example, free_port
+from benchmarks.common import MODEL_DIR, ROOT, example, free_port, lambda_environment
 
 _LAMBDA = """
 import json, os, sys
@@ -27,7 +27,8 @@ os._exit(0 if ok else 1)  # skip interpreter teardown: Lambda freezes, it does n
 
 def lambda_seconds(runs: int = 5, python: str = sys.executable, cwd: Path = ROOT) -> float:
     event = ROOT / "tests" / "events" / "http_api_v2_score.json"
-    env = {**os.environ, "MODEL_URI": str(MODEL_DIR.resolve())}
+    # A new environment's first invocation; sampled, as X-Ray traces the first request each second.
+    env = {**os.environ, **lambda_environment(sampled=True), "MODEL_URI": str(MODEL_DIR.resolve())}
     times = []
     for _ in range(runs):
         started = time.perf_counter()

@@ -1,5 +1,9 @@
 """Warm single score through the Lambda handler in process (API Gateway v2 event ->
-Mangum -> FastAPI -> model), beside raw CatBoost predicting one row on the same model."""
+Mangum -> FastAPI -> model), beside raw CatBoost predicting one row on the same model.
+
+The handler runs in Lambda's environment (benchmarks.common.lambda_environment), so its
+tracer is on as in production; the headline is an unsampled invocation, the typical one,
+and a sampled one (its segment sent to the X-Ray daemon's port) is measured too."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from benchmarks.common import MODEL_DIR, ROOT, example, median_us
+from benchmarks.common import MODEL_DIR, ROOT, example, lambda_environment, median_us
 
 
 class _Context:
@@ -24,6 +28,7 @@ class LambdaWarm:
     handler_us: float
     raw_us: float
     lean_us: float  # the service's own predict path (Scorer.score), for the record
+    sampled_us: float  # the handler when X-Ray samples the invocation
 
     @property
     def ratio(self) -> float:
@@ -31,7 +36,16 @@ class LambdaWarm:
 
 
 def measure(rounds: int = 3) -> LambdaWarm:
-    os.environ["MODEL_URI"] = str(MODEL_DIR)
+    saved_environ = dict(os.environ)
+    try:
+        os.environ.update(lambda_environment(), MODEL_URI=str(MODEL_DIR))
+        return _measure(rounds)
+    finally:  # the servers the other benchmarks start do not run on Lambda
+        os.environ.clear()
+        os.environ.update(saved_environ)
+
+
+def _measure(rounds: int) -> LambdaWarm:
     from catboost import CatBoostRegressor
 
     import lambda_app.handler as lambda_handler
@@ -59,10 +73,15 @@ def measure(rounds: int = 3) -> LambdaWarm:
             raw = median_us(lambda: raw_model.predict([row]))
             handler = median_us(lambda: lambda_handler.handler(event, context))
             lean = median_us(lambda: scorer.score([applicant]))
-            results.append((handler, raw, lean))
+            os.environ["_X_AMZN_TRACE_ID"] = lambda_environment(sampled=True)["_X_AMZN_TRACE_ID"]
+            sampled = median_us(lambda: lambda_handler.handler(event, context), n=500)
+            os.environ["_X_AMZN_TRACE_ID"] = lambda_environment()["_X_AMZN_TRACE_ID"]
+            results.append((handler, raw, lean, sampled))
     finally:
         os.dup2(saved, 1)
         os.close(devnull)
         os.close(saved)
-    handler_us, raw_us, lean_us = (statistics.median(r[i] for r in results) for i in range(3))
-    return LambdaWarm(handler_us, raw_us, lean_us)
+    handler_us, raw_us, lean_us, sampled_us = (statistics.median(r[i] for r in results) for i in range(4))
+    if lambda_handler.tracer.disabled:
+        raise RuntimeError("the tracer is off: the handler did not see a Lambda environment")
+    return LambdaWarm(handler_us, raw_us, lean_us, sampled_us)

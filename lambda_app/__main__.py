@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 
 import uvicorn
@@ -12,6 +13,7 @@ from lambda_app.settings import cpu_workers, get_settings
 
 
 def main() -> int:
+    gc.disable()  # until the app is built: see lambda_app.app.freeze_start_up_objects
     settings = get_settings()
     workers = settings.workers or cpu_workers()
     try:
@@ -23,9 +25,11 @@ def main() -> int:
     except BundleError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    if workers == 1:
+    if workers == 1:  # the server's lifespan freezes what start-up built
         uvicorn.run(create_app(settings, scorer), **server_options(settings))
         return 0
+    del scorer
+    gc.enable()  # this process only supervises the workers
     return serve("lambda_app.app:create_app", settings, workers)
 
 

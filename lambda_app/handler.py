@@ -7,20 +7,27 @@ and Powertools adds its cold-start metric; logs carry the API Gateway request id
 correlation id.
 """
 
-import warnings
-from typing import Any
+import gc
 
-from aws_lambda_powertools import Tracer
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from mangum import Mangum
-from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
+gc.disable()  # until the app is built: see lambda_app.app.freeze_start_up_objects
 
-from lambda_app.app import create_app, freeze_start_up_objects
-from lambda_app.observability import SERVICE, logger, metrics
+import warnings  # noqa: E402
+from typing import Any  # noqa: E402
 
-# X-Ray tracing exists only on Lambda: the ECS server never pays for importing its SDK.
-tracer = Tracer(service=SERVICE)
+from aws_lambda_powertools import Tracer  # noqa: E402
+from aws_lambda_powertools.logging import correlation_paths  # noqa: E402
+from aws_lambda_powertools.utilities.typing import LambdaContext  # noqa: E402
+from mangum import Mangum  # noqa: E402
+from mangum.adapter import DEFAULT_TEXT_MIME_TYPES  # noqa: E402
+
+from lambda_app.app import create_app, freeze_start_up_objects  # noqa: E402
+from lambda_app.observability import SERVICE, logger, metrics  # noqa: E402
+
+# X-Ray tracing exists only on Lambda: the ECS server never pays for importing its SDK. No
+# auto-patching: an invocation makes no AWS or HTTP calls to trace (a bundle on S3 is fetched
+# at init, where Lambda discards subsegments), and patching imported botocore and every
+# HTTP client installed, a quarter of a cold start.
+tracer = Tracer(service=SERVICE, auto_patch=False)
 app = create_app(on_lambda=True)
 # The app publishes its own metrics (lambda_app.observability); the decorator below adds the
 # cold-start metric and would otherwise warn on every invocation that it has nothing else.

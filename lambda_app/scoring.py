@@ -80,7 +80,7 @@ class Scorer:
         far outside the data cannot get a score no training applicant ever had."""
         if not applicants:
             return []
-        # One thread: each server worker has a core of its own.
+        # One thread, for building the input too: each server worker has a core of its own.
         lo, hi = self.manifest.score_range
         predictions = np.clip(self.model.predict(self._pool(applicants), thread_count=1), lo, hi)
         return [round(p, 4) for p in predictions.tolist()]  # clip() for a whole batch at once
@@ -89,9 +89,13 @@ class Scorer:
         """CatBoost's input, built the cheapest way for the size: one applicant as a row
         with the categorical columns named (twice as fast as the bare list); from a hundred
         on, column by column into typed arrays (FeaturesData). CatBoost matches features by
-        kind and by position within the kind, so both give the same predictions."""
+        kind and by position within the kind, so both give the same predictions.
+
+        thread_count=1: a Pool's default is a thread per core, and the second one spun on
+        the other core while the first built the input, doubling its CPU time and taking it
+        from the other server worker."""
         if len(applicants) < 100:
-            return Pool(self.rows(applicants), cat_features=self._cat_indices)
+            return Pool(self.rows(applicants), cat_features=self._cat_indices, thread_count=1)
         names = self.manifest.features
         values = feature_columns(applicants, self.manifest.approval_index)
         numbers = [c for i, c in enumerate(names) if i not in self._cat_indices]
@@ -105,7 +109,8 @@ class Scorer:
                 cat_feature_data=text if categories else None,
                 num_feature_names=numbers,
                 cat_feature_names=categories or None,
-            )
+            ),
+            thread_count=1,
         )
 
     @cached_property
@@ -142,8 +147,8 @@ class Scorer:
         index = self.manifest.approval_index
         values = [feature_values(a, index) for a in applicants]
         rows = [[v[c] for c in columns] for v in values]
-        pool = Pool(rows, cat_features=categorical_indices(columns), feature_names=list(columns))
-        shap = self.model.get_feature_importance(data=pool, type="ShapValues")
+        pool = Pool(rows, cat_features=categorical_indices(columns), feature_names=list(columns), thread_count=1)
+        shap = self.model.get_feature_importance(data=pool, type="ShapValues", thread_count=1)
         out = []
         for applicant, v, (*contributions, baseline) in zip(applicants, values, shap, strict=True):
             by_field = field_contributions(columns, [float(x) for x in contributions], v, index)

@@ -5,6 +5,7 @@ alike."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import multiprocessing
 import os
 import signal
@@ -161,6 +162,7 @@ def _socket(settings: Settings, reuse_port: bool) -> socket.socket:
 
 
 def _worker(app: str, factory: bool) -> None:
+    gc.disable()  # until the app is built: see lambda_app.app.freeze_start_up_objects
     settings = get_settings()
     # Bound now, listening once uvicorn has loaded the app: until then the kernel sends this
     # worker no connections (a restarted worker would otherwise queue them behind its start-up).

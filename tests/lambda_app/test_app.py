@@ -66,8 +66,11 @@ def test_ecs_entry_point_serves_over_http(live_server: str, scorer: Scorer, appl
 
 def test_start_up_objects_are_kept_out_of_the_garbage_collectors_walks(scorer: Scorer) -> None:
     gc.unfreeze()
+    gc.disable()  # as a server worker starts (lambda_app.server)
     try:
         with TestClient(create_app(Settings(), scorer)):  # the server's start-up
             assert gc.get_freeze_count() > 10_000
+            assert gc.isenabled(), "collection must be back on once the app is up, or the worker leaks"
     finally:
+        gc.enable()
         gc.unfreeze()  # the rest of the test session collects as usual

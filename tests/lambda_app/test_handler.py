@@ -132,3 +132,37 @@ def test_cold_start_is_flagged_once_and_warm_successes_are_left_to_api_gateways_
     assert any("ColdStart" in m for m in metrics[0]) and not any("ColdStart" in m for m in metrics[1] + metrics[2])
     assert any(m.get("ScoresServed") == [1.0] for m in metrics[1])
     assert any(m.get("ClientErrors") == [1.0] for m in metrics[2])
+
+
+def test_in_lambdas_environment_the_traced_handler_scores_and_start_up_leaves_collection_on(bundle_dir: Path) -> None:
+    """With the variables Lambda sets, Powertools' tracer is on (it is off anywhere else) and
+    the X-Ray SDK sends the sampled invocation's segment to the daemon's UDP port. The handler
+    turns the garbage collector off while it builds the app; left off, the process would leak."""
+    script = (
+        "import gc, json, sys\n"
+        "from lambda_app.handler import handler, tracer\n"
+        "class Ctx: function_name='f'; memory_limit_in_mb=1024; aws_request_id='r';"
+        " invoked_function_arn='arn:aws:lambda:us-east-1:1:function:f'\n"
+        "status = handler(json.loads(open(sys.argv[1]).read()), Ctx())['statusCode']\n"
+        "print(json.dumps({'status': status, 'traced': not tracer.disabled, 'gc': gc.isenabled(),"
+        " 'frozen': gc.get_freeze_count()}))\n"
+    )
+    env = {
+        **os.environ,
+        "MODEL_URI": str(bundle_dir),
+        "LAMBDA_TASK_ROOT": str(Path(__file__).resolve().parents[2]),
+        "AWS_LAMBDA_FUNCTION_NAME": "loan-risk",
+        "AWS_REGION": "us-east-1",
+        "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(EVENTS / "http_api_v2_score.json")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    ).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["status"] == 200 and result["traced"]
+    assert result["gc"] and result["frozen"] > 10_000
