@@ -167,9 +167,8 @@ def test_sigterm_lets_in_flight_requests_finish(bundle_dir: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         time.sleep(1.0)
         assert proc.poll() is None, "exited with requests in flight"
-        # (The kernel may still complete TCP handshakes until the supervisor exits: with
-        # WORKERS > 1 it holds the listening socket. ECS deregisters a task from its load
-        # balancer before SIGTERM, so no new requests are routed to it by then.)
+        # (Each worker stops listening when the signal reaches it; ECS deregisters a task
+        # from its load balancer before SIGTERM, so no new requests are routed to it by then.)
         for go_on in in_flight:
             go_on.set()
         assert proc.wait(timeout=30) == 0
