@@ -89,9 +89,8 @@ class Server:
 
     def workers(self) -> list[int]:
         tree = self.process_tree()
-        # With WORKERS>1 uvicorn's supervisor spawns the workers (and a resource tracker);
-        # a worker is a child that has a listening-socket-serving Python: any child that
-        # is not the multiprocessing resource tracker.
+        # With WORKERS>1 the supervisor (lambda_app.server.serve) forks the workers; any
+        # child that is not a multiprocessing resource tracker is one.
         return [p for p in tree[1:] if "resource_tracker" not in _cmdline(p)] or tree[:1]
 
 
