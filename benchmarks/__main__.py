@@ -46,8 +46,7 @@ def main() -> int:
         # Three rounds, floor then service, each on fresh processes: this VM's throughput is
         # bimodal (when its vCPUs go idle, waking them costs more than a request), and a
         # process stays in whichever mode it starts in, so one pair alone can compare the
-        # service in one mode with the floor in the other. Every round is reported, and
-        # the median ratio.
+        # service in one mode with the floor in the other. Every round is reported.
         for round_ in (1, 2, 3):
             print(f"round {round_}: wrk -t2 -c16 -d{seconds}s, constant route, then the service ...", file=sys.stderr)
             with serve("benchmarks.floor_server") as floor:
@@ -60,12 +59,15 @@ def main() -> int:
                     batch = batch_http.measure(server.url, applicants(1000), seconds=min(seconds, 20))
                     peak_kb = max(status_kb(pid, "VmHWM") for pid in server.workers())
         ratios = [s.requests_per_s / c.requests_per_s for s, c in pairs]
+        # A round whose floor ran in the slow mode gives a ratio above 1 that means nothing;
+        # the service's median against the best floor seen is the figure to hold to the target.
+        worst = statistics.median(s.requests_per_s for s, _ in pairs) / max(c.requests_per_s for _, c in pairs)
         rows.append(
             (
                 "single score over HTTP, `python -m lambda_app`, 2 workers, wrk -t2 -c16, three rounds",
                 "; ".join(f"{s.row()}" for s, _ in pairs),
                 "constant route, same server: " + "; ".join(c.row() for _, c in pairs),
-                ", ".join(f"{r:.2f}x" for r in ratios) + f" floor (median {statistics.median(ratios):.2f}x)",
+                ", ".join(f"{r:.2f}x" for r in ratios) + f" floor; median service / fastest floor: {worst:.2f}x",
                 ">= 2,000 req/s, p99 <= 25 ms, 0 errors, >= 0.5x floor",
             )
         )
