@@ -100,8 +100,9 @@ def serve(app: str, settings: Settings, workers: int, factory: bool = True) -> i
     Workers are forked from this process, which has imported the app already (the entry
     point verified the bundle with it), so a worker is ready in tens of milliseconds rather
     than repeating a second of imports: uvicorn's spawned workers made a two-worker task's
-    cold start twice a one-worker one's. Nothing here has started a thread or an event loop
-    to fork with, and CatBoost has predicted nothing (its thread pool is made on first use).
+    cold start twice a one-worker one's. No event loop exists here yet and CatBoost has
+    predicted nothing; the one other thread is the idle pool OpenBLAS starts when numpy is
+    imported, which OpenBLAS stops before a fork and restarts when it is next needed.
 
     SIGTERM or SIGINT is passed on to every worker, which finishes what it has in flight
     (uvicorn's graceful shutdown); a worker that dies is replaced."""
