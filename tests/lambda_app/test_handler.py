@@ -15,7 +15,8 @@ import pytest
 from lambda_app.scoring import Scorer
 from lambda_app.settings import Settings, get_settings
 
-EVENTS = Path(__file__).resolve().parents[1] / "events"
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = ROOT / "tests" / "events"
 
 
 class FakeContext:
@@ -98,6 +99,19 @@ def test_full_batch_fits_lambda_payload_limit(handler_module: ModuleType, applic
     assert response["statusCode"] == 200 and json.loads(response["body"])["scored"] == Settings().max_batch_rows
 
 
+def _fresh_interpreter(script: str, env: dict[str, str]) -> str:
+    """stdout of `script` in a new Python, as Lambda starts each execution environment, with
+    the v2 score event's path as its argument."""
+    return subprocess.run(
+        [sys.executable, "-c", script, str(EVENTS / "http_api_v2_score.json")],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout
+
+
 def test_cold_start_is_flagged_once_and_warm_successes_are_left_to_api_gateways_log(bundle_dir: Path) -> None:
     """A fresh interpreter, as Lambda gives each execution environment. Every invocation
     publishes its metrics; the request line is written for the cold start and for failures
@@ -112,15 +126,7 @@ def test_cold_start_is_flagged_once_and_warm_successes_are_left_to_api_gateways_
         "for event in (good, good, bad):\n"
         "    handler(event, Ctx()); print('--- next ---', flush=True)\n"
     )
-    env = {**os.environ, "MODEL_URI": str(bundle_dir)}
-    out = subprocess.run(
-        [sys.executable, "-c", script, str(EVENTS / "http_api_v2_score.json")],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=Path(__file__).resolve().parents[2],
-    ).stdout
+    out = _fresh_interpreter(script, {"MODEL_URI": str(bundle_dir)})
     cold, warm, failed, _ = out.split("--- next ---")
     lines = [[json.loads(line) for line in part.splitlines() if line.startswith("{")] for part in (cold, warm, failed)]
     requests = [[line for line in part if line.get("message") == "request"] for part in lines]
@@ -148,21 +154,13 @@ def test_in_lambdas_environment_the_traced_handler_scores_and_start_up_leaves_co
         " 'frozen': gc.get_freeze_count()}))\n"
     )
     env = {
-        **os.environ,
         "MODEL_URI": str(bundle_dir),
-        "LAMBDA_TASK_ROOT": str(Path(__file__).resolve().parents[2]),
+        "LAMBDA_TASK_ROOT": str(ROOT),
         "AWS_LAMBDA_FUNCTION_NAME": "loan-risk",
         "AWS_REGION": "us-east-1",
         "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
     }
-    out = subprocess.run(
-        [sys.executable, "-c", script, str(EVENTS / "http_api_v2_score.json")],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=Path(__file__).resolve().parents[2],
-    ).stdout
+    out = _fresh_interpreter(script, env)
     result = json.loads(out.strip().splitlines()[-1])
     assert result["status"] == 200 and result["traced"]
     assert result["gc"] and result["frozen"] > 10_000
