@@ -64,7 +64,7 @@ soak: $(MODEL_DIR)/manifest.json wrk
 	MODEL_URI=$(MODEL_DIR) $(BIN)/python -m benchmarks.soak
 
 fuzz: $(VENV)/.installed
-	FUZZ_EXAMPLES=2000 $(BIN)/python -m pytest -q -s tests/lambda_app/test_fuzz.py
+	FUZZ_EXAMPLES=2000 $(BIN)/python -m pytest -q -s tests/lambda_app/api/test_fuzz.py
 
 # The Lambda Runtime Interface Emulator ships inside the aws-sam-cli wheel (PyPI); the host test
 # of the real runtime interface uses it (tests/deploy/test_runtime_interface.py skips without it).
@@ -85,6 +85,7 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 # Infrastructure linters live in their own venv: aws-sam-cli and checkov pin many dependencies.
 TOOLS := .venv-tools

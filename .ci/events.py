@@ -1,5 +1,5 @@
 """Regenerate tests/events/ (`make events`): API Gateway events exactly as
-`sam local generate-event` makes them, for the example applicant (lambda_app.schema), with the
+`sam local generate-event` makes them, for the example applicant (lambda_app.core.schema), with the
 sample query strings dropped and a Content-Type header added (a real client sends one; the API
 answers 415 without it).
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from lambda_app.schema import EXAMPLE_APPLICANT
+from lambda_app.core.schema import EXAMPLE_APPLICANT
 
 CONTENT_TYPE = "application/json"
 

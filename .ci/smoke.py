@@ -10,7 +10,7 @@ runs on a bare CI runner or this machine's system Python.
   smoke.py url BASE_URL --api-key KEY [--unauthorized 401|403]
       A deployed endpoint: /health, one score with the key, and a refusal without it.
 
-The applicant is the one in tests/events/ (from lambda_app.schema.EXAMPLE_APPLICANT).
+The applicant is the one in tests/events/ (from lambda_app.core.schema.EXAMPLE_APPLICANT).
 Ends with one line `smoke: N passed, N failed`; exit status 1 when anything failed.
 """
 

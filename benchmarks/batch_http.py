@@ -12,7 +12,7 @@ import httpx
 
 from benchmarks import wrk
 from benchmarks.common import MODEL_DIR, to_json
-from lambda_app.schema import CATEGORICAL
+from lambda_app.core.schema import CATEGORICAL
 
 
 @dataclass
@@ -32,7 +32,7 @@ def raw_rows_per_s(rows: list[dict[str, Any]], seconds: float = 3.0) -> float:
     import pandas as pd
     from catboost import CatBoostRegressor
 
-    from lambda_app.scoring import Scorer
+    from lambda_app.core.scoring import Scorer
 
     model = CatBoostRegressor()
     model.load_model(str(MODEL_DIR / "model.cbm"))

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from lambda_app.schema import EXAMPLE_APPLICANT, FEATURES
+from lambda_app.core.schema import EXAMPLE_APPLICANT, FEATURES
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_DIR = Path(os.environ.get("MODEL_URI", ROOT / "models" / "current"))
@@ -89,7 +89,7 @@ class Server:
 
     def workers(self) -> list[int]:
         tree = self.process_tree()
-        # With WORKERS>1 the supervisor (lambda_app.server.serve) forks the workers; any
+        # With WORKERS>1 the supervisor (lambda_app.runtime.server.serve) forks the workers; any
         # child that is not a multiprocessing resource tracker is one.
         return [p for p in tree[1:] if "resource_tracker" not in _cmdline(p)] or tree[:1]
 

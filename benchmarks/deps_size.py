@@ -22,15 +22,15 @@ _PROBE = """
 import importlib.metadata as md, json, os, sys
 os.environ["MODEL_URI"] = sys.argv[1]
 saved = os.dup(1); os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-import lambda_app.__main__, lambda_app.server, uvicorn.main  # the ECS entry point's imports
+import lambda_app.__main__, lambda_app.runtime.server, uvicorn.main  # the ECS entry point's imports
 from lambda_app.handler import handler  # the Lambda one's, and a score through it
 event = json.load(open(sys.argv[2]))
 class C: function_name = "f"; memory_limit_in_mb = 1024; aws_request_id = "r"; invoked_function_arn = "arn:aws:lambda:us-east-1:1:function:f"
 status = handler(event, C())["statusCode"]
-config = uvicorn.Config("lambda_app.app:create_app", factory=True, **lambda_app.server.server_options(lambda_app.server.get_settings()))
+config = uvicorn.Config("lambda_app.app:create_app", factory=True, **lambda_app.runtime.server.server_options(lambda_app.runtime.server.get_settings()))
 config.load()  # imports the protocol and the app as a worker does
 config.get_loop_factory()()  # and the event loop
-from lambda_app.model_source import _s3
+from lambda_app.core.model_source import _s3
 _s3()  # the S3 client that MODEL_URI=s3://... uses (no request is made)
 import boto3.s3.transfer  # what it downloads a bundle with
 os.dup2(saved, 1)

@@ -2,7 +2,7 @@
 
 import sys
 
-from lambda_app.server import serve
+from lambda_app.runtime.server import serve
 from lambda_app.settings import cpu_workers, get_settings
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from benchmarks import wrk
 from benchmarks.common import applicants, example, serve, status_kb, to_json
-from lambda_app.schema import FEATURES
+from lambda_app.core.schema import FEATURES
 
 CONNECTIONS = 8
 WARM_UP_S = 60

@@ -7,8 +7,8 @@ import sys
 
 import uvicorn
 
-from lambda_app.bundle import BundleError
-from lambda_app.server import serve, server_options
+from lambda_app.core.bundle import BundleError
+from lambda_app.runtime.server import serve, server_options
 from lambda_app.settings import cpu_workers, get_settings
 
 

@@ -9,17 +9,19 @@ from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 
-from lambda_app import problems, ui
-from lambda_app.api import build_router
-from lambda_app.coalesce import Coalescer
-from lambda_app.fastpath import FastScore
-from lambda_app.limits import BodySizeLimit
-from lambda_app.model_source import resolve
-from lambda_app.observability import RequestContext, publish
-from lambda_app.root_path import RootPath
-from lambda_app.scoring import Scorer
+from lambda_app.api import problems
+from lambda_app.api.routes import build_router
+from lambda_app.core.coalesce import Coalescer
+from lambda_app.core.model_source import resolve
+from lambda_app.core.scoring import Scorer
+from lambda_app.middleware.body_limit import BodySizeLimit
+from lambda_app.middleware.deadlines import BodyTimeout
+from lambda_app.middleware.fast_path import FastScore
+from lambda_app.middleware.request_context import RequestContext
+from lambda_app.middleware.root_path import RootPath
 from lambda_app.settings import Settings, get_settings
-from lambda_app.timeouts import BodyTimeout
+from lambda_app.telemetry import publish
+from lambda_app.web import pages as ui
 
 
 def load_scorer(settings: Settings) -> Scorer:
@@ -49,7 +51,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None, *
 
     app = FastAPI(
         # FastAPI's own OpenTelemetry instrumentation: the service traces with X-Ray and
-        # counts with EMF (lambda_app.observability), and with it on every request asked
+        # counts with EMF (lambda_app.telemetry), and with it on every request asked
         # whether an OpenTelemetry provider had been configured since the last one.
         telemetry={"tracing": False, "metrics": False, "logs": False},
         lifespan=lifespan,

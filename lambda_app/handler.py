@@ -2,7 +2,7 @@
 
 The app and its model are built at import, in Lambda's init phase, so warm invocations
 never reload the model; Mangum's lifespan support is off because it may run per
-invocation. The app publishes its metrics once per invocation (lambda_app.observability)
+invocation. The app publishes its metrics once per invocation (lambda_app.telemetry)
 and Powertools adds its cold-start metric; logs carry the API Gateway request id as
 correlation id.
 """
@@ -21,7 +21,7 @@ from mangum import Mangum  # noqa: E402
 from mangum.adapter import DEFAULT_TEXT_MIME_TYPES  # noqa: E402
 
 from lambda_app.app import create_app, freeze_start_up_objects  # noqa: E402
-from lambda_app.observability import SERVICE, logger, metrics  # noqa: E402
+from lambda_app.telemetry import SERVICE, logger, metrics  # noqa: E402
 
 # X-Ray tracing exists only on Lambda: the ECS server never pays for importing its SDK. No
 # auto-patching: an invocation makes no AWS or HTTP calls to trace (a bundle on S3 is fetched
@@ -29,7 +29,7 @@ from lambda_app.observability import SERVICE, logger, metrics  # noqa: E402
 # HTTP client installed, a quarter of a cold start.
 tracer = Tracer(service=SERVICE, auto_patch=False)
 app = create_app(on_lambda=True)
-# The app publishes its own metrics (lambda_app.observability); the decorator below adds the
+# The app publishes its own metrics (lambda_app.telemetry); the decorator below adds the
 # cold-start metric and would otherwise warn on every invocation that it has nothing else.
 warnings.filterwarnings("ignore", "No application metrics to publish")
 _asgi = Mangum(app, lifespan="off", text_mime_types=[*DEFAULT_TEXT_MIME_TYPES, "application/problem+json"])

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from lambda_app.schema import EXAMPLE_APPLICANT
-from lambda_app.scoring import Scorer
+from lambda_app.core.schema import EXAMPLE_APPLICANT
+from lambda_app.core.scoring import Scorer
 from tests.lambda_app.servers import ROOT, running
 from training import synth
 from training.dataset import read_applicants

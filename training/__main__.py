@@ -8,9 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from lambda_app.bundle import BundleError
-from lambda_app.schema import TARGET
-from lambda_app.scoring import Scorer
+from lambda_app.core.bundle import BundleError
+from lambda_app.core.schema import TARGET
+from lambda_app.core.scoring import Scorer
 from training import synth
 from training.dataset import DataError, read_applicants
 from training.metrics import regression_metrics

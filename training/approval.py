@@ -1,4 +1,4 @@
-"""Fitting the approval index (lambda_app.approval) on training rows.
+"""Fitting the approval index (lambda_app.core.approval) on training rows.
 
 The pseudo-label comes from the target's structure. In the public loan data the lender's
 dropped LoanApproved flag multiplied a base score by 0.8, so:
@@ -29,9 +29,9 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.stats import rankdata
 
-from lambda_app.approval import ApprovalIndex, Term, index_value, term_input
-from lambda_app.features import derived_columns, with_derived
-from lambda_app.schema import CATEGORICAL, FEATURES, SPECS
+from lambda_app.core.approval import ApprovalIndex, Term, index_value, term_input
+from lambda_app.core.features import derived_columns, with_derived
+from lambda_app.core.schema import CATEGORICAL, FEATURES, SPECS
 from training.monotone import index_weight_sign
 
 APPROVED_FACTOR = 0.8

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from lambda_app.batch import validate_strings
-from lambda_app.bundle import DataInfo, file_sha256
-from lambda_app.schema import FEATURES, TARGET
+from lambda_app.core.batch import validate_strings
+from lambda_app.core.bundle import DataInfo, file_sha256
+from lambda_app.core.schema import FEATURES, TARGET
 
 MAX_REPORTED = 10
 

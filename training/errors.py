@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lambda_app.schema import CATEGORICAL, SPECS
+from lambda_app.core.schema import CATEGORICAL, SPECS
 
 WORST_SHARE = 0.05  # "worst errors": the 5% largest absolute residuals
 PROBABILITY_EDGES = (0.05, 0.2, 0.8, 0.95)

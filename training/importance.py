@@ -1,5 +1,5 @@
 """Global importance of each input field: mean absolute SHAP contribution, attributed to
-the applicant's fields exactly as the reason codes are (lambda_app.attribution)."""
+the applicant's fields exactly as the reason codes are (lambda_app.core.attribution)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Any
 import pandas as pd
 from catboost import Pool
 
-from lambda_app.attribution import field_contributions
-from lambda_app.features import categorical_indices, feature_values
-from lambda_app.schema import FEATURES
+from lambda_app.core.attribution import field_contributions
+from lambda_app.core.features import categorical_indices, feature_values
+from lambda_app.core.schema import FEATURES
 from training.train import Fitted
 
 SAMPLE_ROWS = 2000  # SHAP on every row adds seconds and changes no ranking

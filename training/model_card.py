@@ -7,10 +7,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lambda_app.approval import INDEX
-from lambda_app.bundle import Manifest
-from lambda_app.features import DERIVED_BY_NAME
-from lambda_app.schema import SPECS
+from lambda_app.core.approval import INDEX
+from lambda_app.core.bundle import Manifest
+from lambda_app.core.features import DERIVED_BY_NAME
+from lambda_app.core.schema import SPECS
 from training.errors import ErrorAnalysis, Slice
 from training.fairness import FOUR_FIFTHS, SMD_FLAG, GroupFigures, findings
 

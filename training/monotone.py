@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from lambda_app.approval import INDEX
-from lambda_app.features import DERIVED_BY_NAME
+from lambda_app.core.approval import INDEX
+from lambda_app.core.features import DERIVED_BY_NAME
 
 # +1: risk never falls as the field rises; -1: risk never rises.
 RISK_DIRECTION: dict[str, int] = {"PreviousLoanDefaults": 1, "BankruptcyHistory": 1, "CreditScore": -1}

@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib.colors import LogNorm
 from matplotlib.patches import Patch
 
-from lambda_app.schema import SPECS
+from lambda_app.core.schema import SPECS
 from training.errors import ranges
 
 PREDICTED_VS_ACTUAL = "predicted_vs_actual.png"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lambda_app.bundle import MANIFEST, read_manifest
-from lambda_app.model_source import split_s3_uri
+from lambda_app.core.bundle import MANIFEST, read_manifest
+from lambda_app.core.model_source import split_s3_uri
 
 
 class PublishError(RuntimeError):

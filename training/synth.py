@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lambda_app.schema import FIELDS, TARGET
+from lambda_app.core.schema import FIELDS, TARGET
 
 
 def _choice(rng: np.random.Generator, name: str, p: list[float], n: int) -> np.ndarray:

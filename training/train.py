@@ -24,10 +24,10 @@ import pandas as pd
 from catboost import CatBoostRegressor
 from threadpoolctl import threadpool_limits
 
-from lambda_app.approval import INDEX
-from lambda_app.bundle import MODEL_FILE, Band, Manifest, file_sha256, schema_sha256, write_manifest
-from lambda_app.features import add_derived, categorical_indices, model_columns
-from lambda_app.schema import FEATURES, FIELDS, PROTECTED, TARGET, Applicant
+from lambda_app.core.approval import INDEX
+from lambda_app.core.bundle import MODEL_FILE, Band, Manifest, file_sha256, schema_sha256, write_manifest
+from lambda_app.core.features import add_derived, categorical_indices, model_columns
+from lambda_app.core.schema import FEATURES, FIELDS, PROTECTED, TARGET, Applicant
 from training.approval import IndexFit, approval_labels, auc, fit_index
 from training.cv import CVResult, FoldPrediction, cross_validate, paired_difference
 from training.dataset import Dataset

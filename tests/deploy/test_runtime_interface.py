@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from lambda_app.scoring import Scorer
+from lambda_app.core.scoring import Scorer
 from tests.deploy.infra import ROOT
 from tests.lambda_app.servers import free_port
 

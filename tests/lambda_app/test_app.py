@@ -6,8 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lambda_app.app import create_app
-from lambda_app.bundle import BundleError
-from lambda_app.scoring import Scorer
+from lambda_app.core.bundle import BundleError
+from lambda_app.core.scoring import Scorer
 from lambda_app.settings import Settings
 
 
@@ -66,7 +66,7 @@ def test_ecs_entry_point_serves_over_http(live_server: str, scorer: Scorer, appl
 
 def test_start_up_objects_are_kept_out_of_the_garbage_collectors_walks(scorer: Scorer) -> None:
     gc.unfreeze()
-    gc.disable()  # as a server worker starts (lambda_app.server)
+    gc.disable()  # as a server worker starts (lambda_app.runtime.server)
     try:
         with TestClient(create_app(Settings(), scorer)):  # the server's start-up
             assert gc.get_freeze_count() > 10_000

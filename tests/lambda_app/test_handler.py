@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from lambda_app.scoring import Scorer
+from lambda_app.core.scoring import Scorer
 from lambda_app.settings import Settings, get_settings
 
 ROOT = Path(__file__).resolve().parents[2]

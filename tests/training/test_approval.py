@@ -2,10 +2,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lambda_app.approval import index_value
-from lambda_app.attribution import sources
-from lambda_app.features import with_derived
-from lambda_app.schema import FEATURES, TARGET
+from lambda_app.core.approval import index_value
+from lambda_app.core.attribution import sources
+from lambda_app.core.features import with_derived
+from lambda_app.core.schema import FEATURES, TARGET
 from training.approval import (
     approval_labels,
     auc,

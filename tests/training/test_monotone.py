@@ -1,6 +1,6 @@
-from lambda_app.approval import INDEX
-from lambda_app.features import DERIVED, feature_values
-from lambda_app.schema import EXAMPLE_APPLICANT
+from lambda_app.core.approval import INDEX
+from lambda_app.core.features import DERIVED, feature_values
+from lambda_app.core.schema import EXAMPLE_APPLICANT
 from training.monotone import (
     DERIVED_DIRECTION,
     RISK_DIRECTION,

@@ -5,9 +5,9 @@ from typing import Any
 
 import pytest
 
-from lambda_app.bundle import BundleError
-from lambda_app.model_source import resolve
-from lambda_app.scoring import Scorer
+from lambda_app.core.bundle import BundleError
+from lambda_app.core.model_source import resolve
+from lambda_app.core.scoring import Scorer
 from tests.conftest import S3_BUCKET
 from training.__main__ import main
 

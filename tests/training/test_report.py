@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from lambda_app.bundle import read_manifest
+from lambda_app.core.bundle import read_manifest
 from tests.conftest import FAST
 from training.dataset import read_applicants
 from training.model_card import MODEL_CARD

@@ -1,6 +1,6 @@
 import numpy as np
 
-from lambda_app.schema import FEATURES, TARGET, Applicant
+from lambda_app.core.schema import FEATURES, TARGET, Applicant
 from training.approval import label_summary, skip_reason
 from training.synth import generate
 

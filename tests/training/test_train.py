@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lambda_app.approval import INDEX
-from lambda_app.attribution import sources
-from lambda_app.bundle import MANIFEST, MODEL_FILE
-from lambda_app.schema import TARGET
-from lambda_app.scoring import Scorer
+from lambda_app.core.approval import INDEX
+from lambda_app.core.attribution import sources
+from lambda_app.core.bundle import MANIFEST, MODEL_FILE
+from lambda_app.core.schema import TARGET
+from lambda_app.core.scoring import Scorer
 from tests.conftest import FAST
 from training.__main__ import main
 from training.dataset import read_applicants

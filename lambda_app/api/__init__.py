@@ -1,0 +1,1 @@
+"""The JSON API over the scoring service: routes, response bodies, problem documents, API keys."""
