@@ -1,18 +1,31 @@
-"""The ASGI server command (`python -m lambda_app`): what `make run` and the ECS image run."""
+"""The ASGI server command (`loan-risk serve`, `python -m lambda_app`): what `make run` and the
+ECS image run. Settings come from the environment (lambda_app.settings); the options here
+set the most common ones for one run."""
 
 from __future__ import annotations
 
 import gc
+import os
 import sys
 
 import uvicorn
 
 from lambda_app.core.bundle import BundleError
+from lambda_app.core.commandline import Parser
 from lambda_app.runtime.server import serve, server_options
 from lambda_app.settings import cpu_workers, get_settings
 
 
-def main() -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m lambda_app") -> int:
+    parser = Parser(prog=prog, description=__doc__)
+    parser.add_argument("--model", metavar="DIR_OR_URI", help="bundle directory or s3:// URI (MODEL_URI)")
+    parser.add_argument("--host", help="interface to bind (HOST)")
+    parser.add_argument("--port", help="port to listen on (PORT)")
+    parser.add_argument("--workers", help="worker processes, 0 for one per CPU (WORKERS)")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    for name, value in (("MODEL_URI", args.model), ("HOST", args.host), ("PORT", args.port), ("WORKERS", args.workers)):
+        if value is not None:
+            os.environ[name] = value
     gc.disable()  # until the app is built: see lambda_app.app.freeze_start_up_objects
     settings = get_settings()
     workers = settings.workers or cpu_workers()

@@ -1,14 +1,14 @@
-"""`python -m training synth|train|evaluate`: the training command line."""
+"""`loan-risk synth|train|evaluate|publish` (also `python -m training ...`): the training command line."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
 from pathlib import Path
 
 from lambda_app.core.bundle import BundleError
+from lambda_app.core.commandline import Parser
 from lambda_app.core.schema import TARGET
 from lambda_app.core.scoring import Scorer
 from training import synth
@@ -18,9 +18,9 @@ from training.publish import PublishError, publish
 from training.train import ConfigError, TrainConfig, train_bundle
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m training", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
+def _parser(prog: str) -> Parser:
+    p = Parser(prog=prog, description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
     s = sub.add_parser("synth", help="generate demo applicants")
     s.add_argument("--rows", type=int, default=10_000)
     s.add_argument("--seed", type=int, default=42)
@@ -49,8 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "python -m training") -> int:
+    args = _parser(prog).parse_args(argv)
     try:
         if args.command == "synth":
             path = synth.write(args.rows, args.out, args.seed)
