@@ -13,7 +13,8 @@ import uvicorn
 from lambda_app.core.bundle import BundleError
 from lambda_app.core.commandline import Parser
 from lambda_app.runtime.server import serve, server_options
-from lambda_app.settings import cpu_workers, get_settings
+from lambda_app.settings import SettingsError, cpu_workers, get_settings
+from lambda_app.startup import pause_collector
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m lambda_app") -> int:
@@ -22,22 +23,22 @@ def main(argv: list[str] | None = None, prog: str = "python -m lambda_app") -> i
     parser.add_argument("--host", help="interface to bind (HOST)")
     parser.add_argument("--port", help="port to listen on (PORT)")
     parser.add_argument("--workers", help="worker processes, 0 for one per CPU (WORKERS)")
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv or [])
     for name, value in (("MODEL_URI", args.model), ("HOST", args.host), ("PORT", args.port), ("WORKERS", args.workers)):
         if value is not None:
             os.environ[name] = value
-    gc.disable()  # until the app is built: see lambda_app.app.freeze_start_up_objects
-    settings = get_settings()
-    workers = settings.workers or cpu_workers()
+    pause_collector()  # until the app is built: lambda_app.startup says why
     try:
+        settings = get_settings()
         # Verify the bundle once up front so a bad one stops here with a readable
         # message, instead of every worker process failing in turn.
         from lambda_app.app import create_app, load_scorer
 
         scorer = load_scorer(settings)
-    except BundleError as e:
+    except (SettingsError, BundleError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    workers = settings.workers or cpu_workers()
     if workers == 1:  # the server's lifespan freezes what start-up built
         uvicorn.run(create_app(settings, scorer), **server_options(settings))
         return 0
@@ -47,4 +48,4 @@ def main(argv: list[str] | None = None, prog: str = "python -m lambda_app") -> i
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -7,33 +7,32 @@ and Powertools adds its cold-start metric; logs carry the API Gateway request id
 correlation id.
 """
 
-import gc
+from typing import Any
 
-gc.disable()  # until the app is built: see lambda_app.app.freeze_start_up_objects
+from lambda_app.startup import start_up
 
-import warnings  # noqa: E402
-from typing import Any  # noqa: E402
+with start_up():  # everything a cold start imports and builds: lambda_app.startup says why
+    import warnings
 
-from aws_lambda_powertools import Tracer  # noqa: E402
-from aws_lambda_powertools.logging import correlation_paths  # noqa: E402
-from aws_lambda_powertools.utilities.typing import LambdaContext  # noqa: E402
-from mangum import Mangum  # noqa: E402
-from mangum.adapter import DEFAULT_TEXT_MIME_TYPES  # noqa: E402
+    from aws_lambda_powertools import Tracer
+    from aws_lambda_powertools.logging import correlation_paths
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from mangum import Mangum
+    from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
 
-from lambda_app.app import create_app, freeze_start_up_objects  # noqa: E402
-from lambda_app.telemetry import SERVICE, logger, metrics  # noqa: E402
+    from lambda_app.app import create_app
+    from lambda_app.telemetry import SERVICE, logger, metrics
 
-# X-Ray tracing exists only on Lambda: the ECS server never pays for importing its SDK. No
-# auto-patching: an invocation makes no AWS or HTTP calls to trace (a bundle on S3 is fetched
-# at init, where Lambda discards subsegments), and patching imported botocore and every
-# HTTP client installed, a quarter of a cold start.
-tracer = Tracer(service=SERVICE, auto_patch=False)
-app = create_app(on_lambda=True)
-# The app publishes its own metrics (lambda_app.telemetry); the decorator below adds the
-# cold-start metric and would otherwise warn on every invocation that it has nothing else.
-warnings.filterwarnings("ignore", "No application metrics to publish")
-_asgi = Mangum(app, lifespan="off", text_mime_types=[*DEFAULT_TEXT_MIME_TYPES, "application/problem+json"])
-freeze_start_up_objects()  # the server's lifespan does this on ECS; Mangum runs none here
+    # X-Ray tracing exists only on Lambda: the ECS server never pays for importing its SDK. No
+    # auto-patching: an invocation makes no AWS or HTTP calls to trace (a bundle on S3 is
+    # fetched at init, where Lambda discards subsegments), and patching imports botocore and
+    # every HTTP client installed.
+    tracer = Tracer(service=SERVICE, auto_patch=False)
+    app = create_app(on_lambda=True)
+    # The app publishes its own metrics (lambda_app.telemetry); the decorator below adds the
+    # cold-start metric and would otherwise warn on every invocation that it has nothing else.
+    warnings.filterwarnings("ignore", "No application metrics to publish")
+    _asgi = Mangum(app, lifespan="off", text_mime_types=[*DEFAULT_TEXT_MIME_TYPES, "application/problem+json"])
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,13 +36,30 @@ class Settings(BaseSettings):
     )
     request_timeout_s: float = Field(30.0, gt=0, description="Longest a request may take, body included")
 
-    def api_key_list(self) -> list[str]:
-        return [k.strip() for k in self.api_keys.get_secret_value().split(",") if k.strip()]
+    coalesce_max_rows: int = Field(
+        64, ge=1, le=10_000, description="Most concurrent single scores (or explanations) one model call takes"
+    )
+
+    @cached_property
+    def api_key_bytes(self) -> tuple[bytes, ...]:
+        """The keys as the bytes an X-API-Key header carries."""
+        keys = (k.strip() for k in self.api_keys.get_secret_value().split(","))
+        return tuple(k.encode() for k in keys if k)
+
+
+class SettingsError(ValueError):
+    """An environment variable the service cannot use; the message names it and says why."""
 
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{'_'.join(str(p) for p in err['loc']).upper()}={err.get('input')!r}: {err['msg']}" for err in e.errors()
+        )
+        raise SettingsError(f"unusable setting {problems}. Fix the environment variable or unset it.") from None
 
 
 def cpu_workers() -> int:

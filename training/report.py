@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lambda_app.core.bands import band_of
 from lambda_app.core.bundle import Manifest
 from lambda_app.core.schema import SPECS, TARGET
-from lambda_app.core.scoring import band_of
 from training import plots
 from training.approval import approval_labels
 from training.cv import CVResult

@@ -61,7 +61,7 @@ class TrainConfig:
             "depth": 3,
             "loss_function": "RMSE",
             # Every categorical field has at most 5 levels: one-hot splits are as accurate
-            # here as CatBoost's target statistics and several times faster to train.
+            # here as CatBoost's target statistics and faster to train.
             "one_hot_max_size": 5,
         }
     )
@@ -96,7 +96,7 @@ class Fitted:
 def fit(frame: pd.DataFrame, config: TrainConfig) -> Fitted:
     """Both stages on these rows only."""
     # One BLAS thread: the regression is small, and threads fighting CatBoost's (and other
-    # jobs') for two cores made it 10x slower; it also keeps its sums in a fixed order.
+    # jobs') for the cores made it far slower; it also keeps its sums in a fixed order.
     with threadpool_limits(limits=1, user_api="blas"):
         index = fit_index(frame[list(FEATURES)], frame[TARGET], config.exclude, config.monotone)
     columns = model_columns(config.exclude, approval_index=index.index is not None)

@@ -6,9 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lambda_app.core.batch import Scored
 from lambda_app.core.bundle import Band, DataInfo
-from lambda_app.core.scoring import Explanation, Reason
+from lambda_app.core.explanation import Explanation, Reason
 
 
 class ReasonOut(BaseModel):
@@ -63,12 +62,6 @@ class BatchItemOut(BaseModel):
     risk_score: float | None = None
     risk_band: str | None = None
     errors: list[FieldErrorOut] | None = None
-
-    @classmethod
-    def of(cls, s: Scored) -> BatchItemOut:
-        if s.errors:
-            return cls(index=s.index, errors=[FieldErrorOut(field=e.field, message=e.message) for e in s.errors])
-        return cls(index=s.index, risk_score=s.risk_score, risk_band=s.risk_band)
 
 
 class BatchOut(BaseModel):

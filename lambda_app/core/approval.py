@@ -77,7 +77,7 @@ def term_input(term: Term, value: Any) -> Any:
     if term.transform == "is":
         return 1.0 * (value == term.level)
     if isinstance(value, int | float):
-        # One applicant: plain float arithmetic, an order of magnitude faster than numpy on scalars.
+        # One applicant: plain float arithmetic; numpy on scalars costs far more than the sum.
         v = float(value)
         if term.lower is not None:
             v = max(v, term.lower)
@@ -94,8 +94,8 @@ def term_input(term: Term, value: Any) -> Any:
 
 def index_of_one(index: ApprovalIndex, values: Mapping[str, Any]) -> float:
     """index_value for one applicant, the same operations in the same order (so the same
-    float), without a call and four attribute lookups per term: half the time, and this
-    runs for every scored applicant. Whole numbers stay ints until multiplied by a float
+    float), without a call and four attribute lookups per term, since this runs for every
+    scored applicant. Whole numbers stay ints until multiplied by a float
     weight, which converts them exactly (inputs are validated to at most 1e9), as float()
     would have."""
     total = index.intercept

@@ -18,7 +18,6 @@ from annotated_types import Len
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
 
 from lambda_app.core.schema import FEATURES, Applicant, ApplicantRecord
-from lambda_app.core.scoring import Scorer
 
 
 @dataclass(frozen=True)
@@ -72,7 +71,7 @@ def _document(max_rows: int) -> type[BaseModel]:
 
 def validate_json_document(body: bytes, max_rows: int) -> list[Row] | None:
     """A JSON batch whose every applicant is valid, parsed and validated in one pass of
-    pydantic-core (three times faster than parsing, validating and dumping models); None for
+    pydantic-core (no models to build and dump: benchmarks/batch_http.py); None for
     anything else, which the caller then takes apart row by row to say what is wrong.
 
     JSON mode is stricter than the Python-mode validation of `validate_records` in one way:
@@ -133,16 +132,6 @@ def read_csv(data: bytes, max_rows: int) -> list[Row]:
     except csv.Error as e:  # e.g. a field over the csv module's size limit: the file's fault, not ours
         raise CsvError(f"not readable as CSV after line {reader.line_num} ({e})") from None
     return validate_strings(records)
-
-
-def score_rows(scorer: Scorer, rows: Sequence[Row]) -> list[Scored]:
-    """Scores in input order; one model call for all valid rows."""
-    scores = iter(scorer.score([r.applicant for r in rows if r.applicant is not None]))
-    band = scorer.band
-    return [
-        Scored(r.index, errors=r.errors) if r.applicant is None else Scored(r.index, s := next(scores), band(s))
-        for r in rows
-    ]
 
 
 def write_csv(results: Sequence[Scored]) -> str:

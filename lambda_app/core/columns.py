@@ -6,11 +6,11 @@ Exactness: every step but one is the scalar path's IEEE operation in the same or
 (numpy's elementwise +, -, *, / and max/min round exactly as Python's floats do; inputs
 are validated to at most 1e9, so integers are exact as float64), so those columns are the
 scalar values bit for bit. The exception is log: numpy's vectorised log and `math.log`
-disagree in the last bit for about 1 input in 6,000. Taking `math.log` element by element
-made the logs 85% of the index's cost, and the model cannot tell the difference: CatBoost
-reads every feature as float32, and two float64s one ulp apart round to the same float32
-unless they straddle a rounding midpoint (about 1 in 500 million). Training's pandas path
-takes numpy's log too. tests/lambda_app/test_columns.py holds the paths to the same model
+disagree in the last bit for a few inputs in ten thousand. Taking `math.log` element by
+element would make the logs most of the index's cost, and the model cannot tell the
+difference: CatBoost reads every feature as float32, and two float64s one ulp apart round
+to the same float32 unless they straddle a rounding midpoint. Training's pandas path
+takes numpy's log too. tests/lambda_app/core/test_columns.py holds the paths to the same model
 input (float32) and the same scores.
 """
 

@@ -1,4 +1,4 @@
-"""Scoring: a loaded, verified model and the pure functions around it."""
+"""The scorer: a loaded, verified model bundle that scores, bands and explains applicants."""
 
 from __future__ import annotations
 
@@ -13,39 +13,11 @@ from catboost import CatBoostRegressor, FeaturesData, Pool
 
 from lambda_app.core.approval import INDEX
 from lambda_app.core.attribution import field_contributions
-from lambda_app.core.bundle import Band, BundleError, Manifest, read_manifest
+from lambda_app.core.bands import band_cuts, band_in, percentile_of
+from lambda_app.core.bundle import BundleError, Manifest, read_manifest
 from lambda_app.core.columns import feature_columns
+from lambda_app.core.explanation import Explanation, explanation
 from lambda_app.core.features import categorical_indices, feature_values, model_row
-from lambda_app.core.schema import SPECS
-
-
-@dataclass(frozen=True)
-class Reason:
-    feature: str
-    label: str
-    value: Any
-    contribution: float  # score points; positive raised the score
-    protected: bool
-
-    @property
-    def sentence(self) -> str:
-        """'Total debt to income ratio of 0.62 raised the score by 3.1 points'."""
-        verb = "raised" if self.contribution > 0 else "lowered"
-        return (
-            f"{describe(self.feature, self.label, self.value)} {verb} the score by {abs(self.contribution):.1f} points"
-        )
-
-
-@dataclass(frozen=True)
-class Explanation:
-    """baseline + sum(every contribution) == model_output: `raised` and `lowered` are the
-    largest ones each way, `other` the sum of the rest."""
-
-    baseline: float
-    model_output: float
-    raised: list[Reason]
-    lowered: list[Reason]
-    other: float
 
 
 @dataclass(frozen=True)
@@ -87,7 +59,7 @@ class Scorer:
 
     def _pool(self, applicants: Sequence[Mapping[str, Any]]) -> Pool:
         """CatBoost's input, built the cheapest way for the size: one applicant as a row
-        with the categorical columns named (twice as fast as the bare list); from a hundred
+        with the categorical columns named (cheaper than the bare list); from a hundred
         on, column by column into typed arrays (FeaturesData). CatBoost matches features by
         kind and by position within the kind, so both give the same predictions.
 
@@ -117,10 +89,6 @@ class Scorer:
     def _cat_indices(self) -> list[int]:
         return categorical_indices(self.manifest.features)
 
-    def clip(self, raw: float) -> float:
-        lo, hi = self.manifest.score_range
-        return round(min(max(raw, lo), hi), 4)
-
     def band(self, score: float) -> str:
         return band_in(score, *self._band_cuts)
 
@@ -143,17 +111,24 @@ class Scorer:
     def explain(self, applicants: Sequence[Mapping[str, Any]], top: int = 4) -> list[Explanation]:
         """Reason codes from the model's own SHAP values (CatBoost's exact TreeSHAP),
         attributed to the applicant's fields (lambda_app.core.attribution)."""
+        return [
+            explanation(applicant, by_field, baseline, top)
+            for applicant, (by_field, baseline) in zip(applicants, self.contributions(applicants), strict=True)
+        ]
+
+    def contributions(self, applicants: Sequence[Mapping[str, Any]]) -> list[tuple[dict[str, float], float]]:
+        """Each applicant's SHAP contribution per input field, and the model's baseline: what
+        `explanation` turns into reasons, whatever number of them a caller asks for."""
         columns = self.manifest.features
         index = self.manifest.approval_index
         values = [feature_values(a, index) for a in applicants]
         rows = [[v[c] for c in columns] for v in values]
-        pool = Pool(rows, cat_features=categorical_indices(columns), feature_names=list(columns), thread_count=1)
+        pool = Pool(rows, cat_features=self._cat_indices, feature_names=list(columns), thread_count=1)
         shap = self.model.get_feature_importance(data=pool, type="ShapValues", thread_count=1)
-        out = []
-        for applicant, v, (*contributions, baseline) in zip(applicants, values, shap, strict=True):
-            by_field = field_contributions(columns, [float(x) for x in contributions], v, index)
-            out.append(explanation(applicant, by_field, float(baseline), top))
-        return out
+        return [
+            (field_contributions(columns, [float(x) for x in contributions], v, index), float(baseline))
+            for v, (*contributions, baseline) in zip(values, shap, strict=True)
+        ]
 
 
 @lru_cache(maxsize=64)
@@ -164,75 +139,8 @@ def _as_bytes(category: Any) -> bytes:
 
 def _drop_training_params(model: CatBoostRegressor) -> None:
     """CatBoost re-parses the training parameters kept in the model's metadata (a JSON
-    document) on every predict call: two thirds of the cost of scoring one applicant.
+    document) on every predict call, most of the cost of scoring one applicant.
     Prediction does not need them (they are in the manifest), so the served copy drops them."""
     metadata = model.get_metadata()
     if "params" in metadata:
         del metadata["params"]
-
-
-_LABELS = {n: s.description for n, s in SPECS.items()}
-_PROTECTED = {n for n, s in SPECS.items() if s.protected}
-
-
-def explanation(
-    applicant: Mapping[str, Any], contributions: Mapping[str, float], baseline: float, top: int
-) -> Explanation:
-    """Reasons for one applicant from each field's contribution. `other` takes the rest,
-    rounding included, so the published numbers add up exactly."""
-    reasons = [
-        Reason(f, _LABELS.get(f, f), applicant[f], round(x, 4), f in _PROTECTED) for f, x in contributions.items()
-    ]
-    ranked = sorted(reasons, key=lambda r: -abs(r.contribution))
-    raised = [r for r in ranked if r.contribution > 0][:top]
-    lowered = [r for r in ranked if r.contribution < 0][:top]
-    base = round(baseline, 4)
-    output = round(baseline + sum(contributions.values()), 4)
-    other = round(output - base - sum(r.contribution for r in raised + lowered), 4)
-    return Explanation(base, output, raised, lowered, other)
-
-
-def describe(feature: str, label: str, value: Any) -> str:
-    spec = SPECS.get(feature)
-    if spec is not None and spec.unit.startswith("0/1"):
-        return f"{label}: {'yes' if value else 'no'}"
-    if isinstance(value, str):
-        return f"{label}: {value}"
-    return f"{label} of {format_value(feature, value)}"
-
-
-def format_value(feature: str, value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:,.2f}" if abs(value) >= 100 else f"{value:.2f}".rstrip("0").rstrip(".")
-    if isinstance(value, int) and abs(value) >= 10_000:
-        return f"{value:,}"
-    return str(value)
-
-
-def band_of(score: float, bands: Sequence[Band]) -> str:
-    """The name of the band a score falls in (bands sorted, first and last open)."""
-    return band_in(score, *band_cuts(bands))
-
-
-def band_cuts(bands: Sequence[Band]) -> tuple[list[tuple[float, str]], str]:
-    """Each band's upper edge and name, and the last band's name: what band_in needs, taken
-    out of the manifest's models once rather than for every scored row."""
-    cuts = [(b.upper, b.name) for b in bands[:-1] if b.upper is not None]
-    return cuts, bands[-1].name if bands else "unbanded"
-
-
-def band_in(score: float, cuts: Sequence[tuple[float, str]], last: str) -> str:
-    for upper, name in cuts:
-        if score < upper:
-            return name
-    return last
-
-
-def percentile_of(score: float, quantiles: Sequence[float], percents: Sequence[float] | None = None) -> float:
-    """Position of a score among the training scores, from their 101 percentiles."""
-    if not len(quantiles):
-        return float("nan")
-    if percents is None:
-        steps = len(quantiles) - 1
-        percents = [100.0 * i / steps for i in range(steps + 1)]
-    return round(float(np.interp(score, quantiles, percents)), 1)

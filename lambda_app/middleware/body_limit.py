@@ -1,13 +1,44 @@
-"""Request body size limit, enforced before a body is read whole."""
+"""Request body size limits, enforced before a body is read whole: the app-wide one here, and
+the same rule for the pages' smaller limits (`read_within`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lambda_app.api.problems import problem_response
+
+
+class BodyTooLarge(Exception):
+    """A body over its limit, known from its declared length or counted as it streamed."""
+
+
+def declared_over(declared: bytes | str | None, limit: int) -> bool:
+    """A Content-Length over the limit, or one that is not a number at all."""
+    if declared is None:
+        return False
+    return not declared.isdigit() or int(declared) > limit
+
+
+async def read_within(request: Request, limit: int) -> bytes:
+    """The body, refused (BodyTooLarge) as soon as it is known to exceed `limit`."""
+    if declared_over(request.headers.get("content-length"), limit):
+        raise BodyTooLarge
+    chunks, size = [], 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLarge
+            chunks.append(chunk)
+    except HTTPException as e:  # the app-wide limit, cutting off a body sent without a length
+        if e.status_code == 413:
+            raise BodyTooLarge from None
+        raise
+    return b"".join(chunks)
 
 
 class BodySizeLimit:
@@ -29,8 +60,7 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers", ())).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+        if declared_over(dict(scope.get("headers", ())).get(b"content-length"), self.max_bytes):
             error = self._too_large()
             response = (self.page and self.page(scope)) or problem_response(
                 None, 413, str(error.detail), headers={"connection": "close"}

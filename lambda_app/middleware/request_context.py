@@ -37,8 +37,8 @@ class RequestContext:
 
     Every request is counted and timed in the metrics. Its log line is written at INFO when
     the request failed (status 400 and up) or was a process's first, and at DEBUG when it
-    succeeded (LOG_LEVEL=DEBUG shows every request). A line per success cost a sixth of
-    the service's time per score, and CloudWatch Logs charges for every one; what it held
+    succeeded (LOG_LEVEL=DEBUG shows every request). A line per success was a visible share
+    of the service's time per score, and CloudWatch Logs charges for every one; what it held
     (id, route, status, latency) is in the metrics and, on Lambda, in API Gateway's access
     log (template.yaml, ApiAccessLogGroup)."""
 
@@ -80,7 +80,7 @@ class RequestContext:
                     "cold_start": cold,
                 }
                 # As a format argument: Powertools tries a bare message string as JSON first,
-                # and the failed parse was a fifth of the cost of the line.
+                # and a failed parse on every line is wasted work.
                 (logger.info if level == logging.INFO else logger.debug)("%s", "request", extra=fields)
             if scope["path"].startswith("/v1/"):
                 observe("Latency", elapsed_ms, MetricUnit.Milliseconds)

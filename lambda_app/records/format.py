@@ -55,7 +55,7 @@ class ChallengerRecord(BaseModel):
 class DecisionRecord(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
-    format: Literal["loan-risk.decision/1"] = FORMAT
+    format: Literal["loan-risk.decision/1"] = "loan-risk.decision/1"
     decision_id: str = Field(description="Stable id, returned to the caller; sorts by time")
     decided_at: str = Field(description="UTC, ISO 8601 with milliseconds")
     channel: Channel

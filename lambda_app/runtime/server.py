@@ -13,12 +13,14 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from lambda_app.settings import Settings, get_settings
+from lambda_app.startup import pause_collector
 
 
 class HeadTimeoutProtocol(HttpToolsProtocol):
@@ -30,6 +32,7 @@ class HeadTimeoutProtocol(HttpToolsProtocol):
     the connection opening or the previous response ending; the body has its own
     deadline in the app (lambda_app.middleware.deadlines)."""
 
+    head_timeout_s: float = 30.0  # the settings' request_timeout_s: see server_options
     _head_deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -51,7 +54,7 @@ class HeadTimeoutProtocol(HttpToolsProtocol):
 
     def _arm_head_deadline(self) -> None:
         self._disarm_head_deadline()
-        self._head_deadline = self.loop.call_later(get_settings().request_timeout_s, self._head_too_slow)
+        self._head_deadline = self.loop.call_later(self.head_timeout_s, self._head_too_slow)
 
     def _disarm_head_deadline(self) -> None:
         if self._head_deadline is not None:
@@ -76,7 +79,7 @@ def server_options(settings: Settings) -> dict[str, Any]:
         timeout_graceful_shutdown=30,
         # The C parser (with the head deadline above) and event loop; "auto" would
         # quietly fall back to the slow pure-Python ones if they were missing.
-        http=f"{__name__}:HeadTimeoutProtocol",
+        http=type("HeadTimeout", (HeadTimeoutProtocol,), {"head_timeout_s": settings.request_timeout_s}),
         loop="uvloop",
         # RequestContext logs one structured line per request already.
         access_log=False,
@@ -123,18 +126,7 @@ def serve(app: str, settings: Settings, workers: int, factory: bool = True) -> i
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     running = [start() for _ in range(workers)]
-    status = 0
-    while not stop.wait(0.2):
-        for i, (process, started) in enumerate(running):
-            if process.exitcode is None:
-                continue
-            if time.monotonic() - started < _STEADY_S:
-                print(f"error: a worker exited with code {process.exitcode} at start-up; stopping", file=sys.stderr)
-                status = 1
-                stop.set()
-                break
-            print(f"a worker exited with code {process.exitcode}; starting another", file=sys.stderr)
-            running[i] = start()
+    status = _supervise(running, start, stop)
     for process, _ in running:
         if process.exitcode is None:
             os.kill(process.pid, signal.SIGTERM)
@@ -144,6 +136,20 @@ def serve(app: str, settings: Settings, workers: int, factory: bool = True) -> i
         if process.exitcode is None:
             process.kill()
     return status
+
+
+def _supervise(running: list[tuple[Any, float]], start: Callable[[], tuple[Any, float]], stop: threading.Event) -> int:
+    """Replace workers that die, until told to stop (0) or one dies at start-up (1)."""
+    while not stop.wait(0.2):
+        for i, (process, started) in enumerate(running):
+            if process.exitcode is None:
+                continue
+            if time.monotonic() - started < _STEADY_S:
+                print(f"error: a worker exited with code {process.exitcode} at start-up; stopping", file=sys.stderr)
+                return 1
+            print(f"a worker exited with code {process.exitcode}; starting another", file=sys.stderr)
+            running[i] = start()
+    return 0
 
 
 def _check_port_free(settings: Settings) -> None:
@@ -174,7 +180,7 @@ def _worker(app: str, factory: bool) -> None:
     # should stop a worker that has nothing in flight yet.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    gc.disable()  # until the app is built: see lambda_app.app.freeze_start_up_objects
+    pause_collector()  # until the app is built: lambda_app.startup says why
     settings = get_settings()
     # Bound now, listening once uvicorn has loaded the app: until then the kernel sends this
     # worker no connections (a restarted worker would otherwise queue them behind its start-up).

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from lambda_app.core.bundle import Band
+from lambda_app.core.text import signed
 
 # Share of the width kept clear on each side of the bars for their value labels.
 LABEL_ROOM = 12.0
@@ -43,11 +44,6 @@ class BarChart:
     bars: tuple[Bar, ...]
     zero: float  # % of the width
     height: int
-
-
-def signed(x: float) -> str:
-    # A real minus sign: a hyphen reads as a dash and screen readers may skip it.
-    return f"+{x:.1f}" if x >= 0 else f"\u2212{abs(x):.1f}"
 
 
 def contribution_chart(rows: Sequence[tuple[str, float, bool, str]]) -> BarChart:

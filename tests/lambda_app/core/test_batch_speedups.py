@@ -8,12 +8,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from lambda_app.api.responses import BatchItemOut, BatchOut
-from lambda_app.api.routes import batch_body
+from lambda_app.api.batch import batch_body
+from lambda_app.api.responses import BatchItemOut, BatchOut, FieldErrorOut
 from lambda_app.app import create_app
 from lambda_app.core import batch
 from lambda_app.core.schema import Applicant
 from lambda_app.core.scoring import Scorer
+from lambda_app.service import ScoringService
 from lambda_app.settings import Settings
 
 
@@ -34,18 +35,24 @@ def test_validating_a_batch_at_once_matches_one_by_one(applicant: dict[str, Any]
     assert batch.validate_records(mixed) == _one_by_one(mixed)
 
 
+def _item(s: batch.Scored) -> BatchItemOut:
+    if s.errors:
+        return BatchItemOut(index=s.index, errors=[FieldErrorOut(field=e.field, message=e.message) for e in s.errors])
+    return BatchItemOut(index=s.index, risk_score=s.risk_score, risk_band=s.risk_band)
+
+
 def test_batch_body_is_what_the_response_model_dumps(scorer: Scorer, applicant: dict[str, Any]) -> None:
     rows = batch.validate_records([applicant, {**applicant, "Age": 3, "CreditScore": "x"}, applicant])
-    results = batch.score_rows(scorer, rows)
+    results = ScoringService(scorer).score_rows(rows)
     failed = sum(1 for r in results if r.errors)
     model = BatchOut(
         model_version=scorer.version,
         count=len(results),
         scored=len(results) - failed,
         failed=failed,
-        results=[BatchItemOut.of(r) for r in results],
+        results=[_item(r) for r in results],
     )
-    body = batch_body(scorer.version, results, failed)
+    body = batch_body(scorer.version, results)
     assert json.dumps(body) == json.dumps(model.model_dump(mode="json", exclude_none=True))
 
 

@@ -5,9 +5,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lambda_app.core.bands import band_of
 from lambda_app.core.bundle import MANIFEST, BundleError
 from lambda_app.core.schema import FEATURES
-from lambda_app.core.scoring import Scorer, band_of
+from lambda_app.core.scoring import Scorer
 from tests.conftest import FAST
 from training.dataset import read_applicants
 from training.train import fit, predict

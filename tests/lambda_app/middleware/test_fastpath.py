@@ -20,7 +20,7 @@ def client(scorer: Scorer) -> TestClient:
 
 
 def test_plain_score_is_answered_by_the_fast_path(client: TestClient, applicant: dict[str, Any]) -> None:
-    coalescer = client.app.state.coalescer  # type: ignore[attr-defined]
+    coalescer = client.app.state.service.coalescer  # type: ignore[attr-defined]
     before = coalescer.calls
     fast = client.post("/v1/score", json=applicant)
     assert coalescer.calls == before + 1

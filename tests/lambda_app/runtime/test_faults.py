@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -185,3 +187,15 @@ def test_sigterm_when_idle_exits_promptly(bundle_dir: Path) -> None:
         assert proc.wait(timeout=30) == 0
         assert time.monotonic() - started < 10
     assert isinstance(proc, subprocess.Popen)
+
+
+@pytest.mark.parametrize(
+    ("env", "named"), [({"PORT": "eighty"}, "PORT='eighty'"), ({"WORKERS": "-1", "MAX_REASONS": "0"}, "WORKERS='-1'")]
+)
+def test_an_unusable_setting_stops_start_up_with_one_line(env: dict[str, str], named: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "lambda_app"], env={**os.environ, **env}, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: unusable setting ") and named in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr

@@ -3,6 +3,7 @@ import math
 import pytest
 
 from lambda_app.core.bundle import Band
+from lambda_app.core.text import signed
 from lambda_app.web.charts import (
     LABEL_ROOM,
     ROW_HEIGHT,
@@ -10,7 +11,6 @@ from lambda_app.web.charts import (
     band_tone,
     contribution_chart,
     distribution_strip,
-    signed,
     staggered,
 )
 

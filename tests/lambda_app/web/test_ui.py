@@ -14,11 +14,18 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lambda_app.app import create_app
-from lambda_app.core.batch import read_csv, score_rows, write_csv
+from lambda_app.core import text
+from lambda_app.core.batch import read_csv, write_csv
 from lambda_app.core.schema import FEATURES, FIELDS, SPECS
 from lambda_app.core.scoring import Scorer
+from lambda_app.service import ScoringService
 from lambda_app.settings import Settings
-from lambda_app.web import pages as ui
+from lambda_app.web import applicant as web_applicant
+from lambda_app.web import batch as web_batch
+from lambda_app.web import forms as web_forms
+from lambda_app.web import model as web_model
+from lambda_app.web import rendering as web_rendering
+from lambda_app.web import uploads as web_uploads
 from tests.lambda_app import plots
 
 MAX_ROWS = 5
@@ -81,11 +88,11 @@ class Page(HTMLParser):
 
 
 def form_of(applicant: dict[str, Any]) -> dict[str, str]:
-    return {k: ui.input_value(v) for k, v in applicant.items()}
+    return {k: text.input_value(v) for k, v in applicant.items()}
 
 
 def csv_text(rows: list[dict[str, Any]]) -> str:
-    return ",".join(FEATURES) + "\n" + "".join(",".join(ui.input_value(r[c]) for c in FEATURES) + "\n" for r in rows)
+    return ",".join(FEATURES) + "\n" + "".join(",".join(text.input_value(r[c]) for c in FEATURES) + "\n" for r in rows)
 
 
 def assert_html_4xx(r: Any) -> None:
@@ -120,7 +127,7 @@ def test_form_has_a_labelled_control_for_every_schema_field(client: TestClient) 
         assert control["aria-describedby"] == f"{spec.name}-hint"
         if spec.kind == "category":
             assert [v for v, _ in page.options[spec.name]] == list(spec.choices)
-        elif ui.is_flag(spec):
+        elif web_forms.is_flag(spec):
             assert [v for v, _ in page.options[spec.name]] == ["0", "1"]
         else:
             assert control["type"] == "number"
@@ -133,7 +140,7 @@ def test_form_has_a_labelled_control_for_every_schema_field(client: TestClient) 
 def test_form_starts_from_the_typical_applicant(client: TestClient, typical: dict[str, Any]) -> None:
     page = Page(client.get("/").text)
     for spec in FIELDS:
-        expected = ui.input_value(typical[spec.name])
+        expected = text.input_value(typical[spec.name])
         shown = page.selected(spec.name) if spec.name in page.options else page.by_id(spec.name)["value"]
         assert shown == expected, spec.name
 
@@ -165,7 +172,7 @@ def test_result_shows_score_band_position_and_reasons(
     assert page.text("score") == f"{score:.1f}"
     assert page.text("band") == f"{band.capitalize()} risk"
     assert f"riskier than {scorer.percentile(score):.0f}% of the model's training applicants" in page.text("position")
-    explanation = ui.noticeable(scorer.explain([typical])[0])
+    explanation = web_applicant.noticeable(scorer.explain([typical])[0])
     reasons = page.text("reasons")
     for reason in explanation.raised + explanation.lowered:
         assert reason.sentence in reasons
@@ -173,7 +180,7 @@ def test_result_shows_score_band_position_and_reasons(
     bars = [float(rect["data-contribution"]) for rect in page.all("rect") if "data-contribution" in rect]
     expected = [x.contribution for x in explanation.raised + explanation.lowered]
     assert bars[: len(expected)] == expected
-    assert len(bars) == len(expected) + (abs(explanation.other) >= ui.NOTICEABLE)
+    assert len(bars) == len(expected) + (abs(explanation.other) >= web_applicant.NOTICEABLE)
 
 
 def test_result_keeps_the_values_to_score_again(client: TestClient, typical: dict[str, Any]) -> None:
@@ -191,7 +198,7 @@ def test_protected_reasons_are_marked(client: TestClient, scorer: Scorer) -> Non
         for m in ("Single", "Widowed")
     ]
     for applicant in ages:
-        explanation = ui.noticeable(scorer.explain([applicant])[0])
+        explanation = web_applicant.noticeable(scorer.explain([applicant])[0])
         protected = [r for r in explanation.raised + explanation.lowered if r.protected]
         if protected:
             text = Page(client.post("/", data=form_of(applicant)).text).text("reasons")
@@ -203,8 +210,8 @@ def test_protected_reasons_are_marked(client: TestClient, scorer: Scorer) -> Non
 
 def test_noticeable_moves_tiny_reasons_into_the_rest(scorer: Scorer, typical: dict[str, Any]) -> None:
     full = scorer.explain([typical], top=28)[0]
-    shown = ui.noticeable(full)
-    assert all(abs(r.contribution) >= ui.NOTICEABLE for r in shown.raised + shown.lowered)
+    shown = web_applicant.noticeable(full)
+    assert all(abs(r.contribution) >= web_applicant.NOTICEABLE for r in shown.raised + shown.lowered)
     total = sum(r.contribution for r in shown.raised + shown.lowered) + shown.other
     assert shown.baseline + total == pytest.approx(full.model_output, abs=1e-3)
 
@@ -237,7 +244,7 @@ def test_every_field_missing_is_reported(client: TestClient) -> None:
     assert r.status_code == 422
     page = Page(r.text)
     for spec in FIELDS:
-        wanted = "Choose an option" if spec.kind == "category" or ui.is_flag(spec) else "Enter a value"
+        wanted = "Choose an option" if spec.kind == "category" or web_forms.is_flag(spec) else "Enter a value"
         assert page.text(f"{spec.name}-error") == f"Error: {wanted}"
     assert f"{len(FIELDS)} fields to correct" in r.text
 
@@ -267,7 +274,7 @@ def test_messages_say_what_to_enter(
 
 
 def test_the_parser_message_is_kept_when_nothing_explains_it() -> None:
-    assert ui.officer_message(SPECS["Age"], "40", "Something else") == "Something else"
+    assert web_forms.officer_message(SPECS["Age"], "40", "Something else") == "Something else"
 
 
 GARBAGE: list[tuple[str, dict[str, Any]]] = [
@@ -295,7 +302,7 @@ GARBAGE: list[tuple[str, dict[str, Any]]] = [
             "headers": {"content-type": "application/x-www-form-urlencoded"},
         },
     ),
-    ("form too large", {"data": {"x": "a" * (ui.FORM_MAX_BYTES + 10)}}),
+    ("form too large", {"data": {"x": "a" * (web_uploads.FORM_MAX_BYTES + 10)}}),
     ("body over the app-wide limit", {"data": {"x": "a" * (MAX_BYTES + 10)}}),
 ]
 
@@ -306,7 +313,7 @@ def test_garbage_posts_get_a_4xx_page_never_a_500(client: TestClient, kwargs: di
 
 
 def test_oversized_form_is_refused_with_its_limit(client: TestClient) -> None:
-    r = client.post("/", data={"x": "a" * (ui.FORM_MAX_BYTES + 10)})
+    r = client.post("/", data={"x": "a" * (web_uploads.FORM_MAX_BYTES + 10)})
     assert r.status_code == 413 and "limited to 64 kB" in r.text
 
 
@@ -357,7 +364,7 @@ def test_batch_summary_counts_bands_and_errors(client: TestClient, scorer: Score
     assert r.status_code == 200
     page = Page(r.text)
     assert (page.text("count-total"), page.text("count-scored"), page.text("count-failed")) == ("5", "3", "2")
-    results = score_rows(scorer, read_csv(text.encode(), MAX_ROWS))
+    results = ScoringService(scorer).score_rows(read_csv(text.encode(), MAX_ROWS))
     counts = {b.name: sum(1 for x in results if x.risk_band == b.name) for b in scorer.manifest.bands}
     table = page.text("band-counts")
     for name, count in counts.items():
@@ -378,7 +385,7 @@ def test_batch_csv_answers_with_the_scored_file(client: TestClient, scorer: Scor
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/csv")
     assert 'filename="scored-applicants.csv"' in r.headers["content-disposition"]
-    assert r.text == write_csv(score_rows(scorer, read_csv(text.encode(), MAX_ROWS)))
+    assert r.text == write_csv(ScoringService(scorer).score_rows(read_csv(text.encode(), MAX_ROWS)))
 
 
 def test_template_is_a_file_the_batch_accepts(client: TestClient) -> None:
@@ -483,7 +490,7 @@ def test_garbage_uploads_get_a_4xx_page(client: TestClient) -> None:
     ],
 )
 def test_download_names_are_safe(name: str, expected: str) -> None:
-    assert ui.download_name(name) == expected
+    assert web_batch.download_name(name) == expected
 
 
 # ---------------------------------------------------------------- model page
@@ -548,12 +555,12 @@ def test_plot_route_serves_nothing_but_listed_plots(scorer: Scorer, carded_bundl
 
 
 def test_plot_files_lists_only_plain_png_names(carded_bundle: Path) -> None:
-    assert sorted(ui.plot_files(carded_bundle)) == [
+    assert sorted(web_model.plot_files(carded_bundle)) == [
         "calibration.png",
         "feature_importance.png",
         "residuals_by_band.png",
     ]
-    assert ui.plot_files(None) == {}
+    assert web_model.plot_files(None) == {}
 
 
 def test_an_s3_bundles_plots_come_from_its_local_cache(scorer: Scorer, bundle_dir: Path, tmp_path: Path) -> None:
@@ -573,27 +580,31 @@ def test_plots_are_skipped_when_there_is_no_local_bundle_directory(scorer: Score
 
 
 def test_metric_groups_name_known_metrics_and_keep_unknown_ones() -> None:
-    groups = ui.metric_groups(
+    groups = web_model.metric_groups(
         {"holdout_share": 0.2, "holdout": {"r2": 0.912345678, "mae": 2.5, "rows": 4000}, "auc": 0.7}
     )
     assert groups == [
         ("General", [("Share of data held out", "0.2"), ("auc", "0.7")]),
         (
             "Hold-out set (not trained on)",
-            [(ui.METRIC_NAMES["r2"], "0.9123"), (ui.METRIC_NAMES["mae"], "2.5"), ("Rows", "4,000")],
+            [(web_model.METRIC_NAMES["r2"], "0.9123"), (web_model.METRIC_NAMES["mae"], "2.5"), ("Rows", "4,000")],
         ),
     ]
 
 
 def test_cross_validated_metrics_read_as_mean_plus_minus_std() -> None:
-    groups = ui.metric_groups({"cv": {"folds": 5, "r2": {"mean": 0.82589, "std": 0.00497, "per_fold": [0.8, 0.85]}}})
-    assert groups == [(ui.METRIC_NAMES["cv"], [("Folds", "5"), (ui.METRIC_NAMES["r2"], "0.8259 \u00b1 0.005")])]
-    assert ui.metric_text(["Age", "MaritalStatus"]) == "Age, MaritalStatus"
+    groups = web_model.metric_groups(
+        {"cv": {"folds": 5, "r2": {"mean": 0.82589, "std": 0.00497, "per_fold": [0.8, 0.85]}}}
+    )
+    assert groups == [
+        (web_model.METRIC_NAMES["cv"], [("Folds", "5"), (web_model.METRIC_NAMES["r2"], "0.8259 \u00b1 0.005")])
+    ]
+    assert web_model.metric_text(["Age", "MaritalStatus"]) == "Age, MaritalStatus"
 
 
 def test_plot_captions_come_from_the_cards_image_alt_texts() -> None:
     card = "![Calibration plot](plots/calibration.png) and ![](empty.png) ![Drift](https://x/drift.png)"
-    assert ui.plot_captions(card) == {"calibration.png": "Calibration plot", "drift.png": "Drift"}
+    assert web_model.plot_captions(card) == {"calibration.png": "Calibration plot", "drift.png": "Drift"}
 
 
 # ---------------------------------------------------------------- presentation
@@ -623,7 +634,7 @@ def contrast(a: str, b: str) -> float:
 
 
 def test_text_colours_meet_wcag_aa_contrast() -> None:
-    css = (Path(ui.__file__).parent / "templates" / "base.html").read_text()
+    css = (Path(web_rendering.__file__).parent / "templates" / "base.html").read_text()
     pairs = re.findall(r"\.band-tone-\d \{ background: (#[0-9a-f]{6}); color: (#[0-9a-f]{6});", css)
     assert len(pairs) == 4
     body = "#1b1f24"
@@ -644,12 +655,18 @@ def test_text_colours_meet_wcag_aa_contrast() -> None:
 
 
 def test_chart_labels_give_flags_as_yes_or_no(scorer: Scorer, typical: dict[str, Any]) -> None:
-    assert ui.value_text("PreviousLoanDefaults", 0) == "no" and ui.value_text("BankruptcyHistory", 1) == "yes"
-    assert ui.value_text("AnnualIncome", 59510) == "59,510" and ui.value_text("LoanPurpose", "Auto") == "Auto"
+    assert (
+        web_applicant.value_text("PreviousLoanDefaults", 0) == "no"
+        and web_applicant.value_text("BankruptcyHistory", 1) == "yes"
+    )
+    assert (
+        web_applicant.value_text("AnnualIncome", 59510) == "59,510"
+        and web_applicant.value_text("LoanPurpose", "Auto") == "Auto"
+    )
 
 
 def test_a_wheel_carries_the_templates() -> None:
-    package = Path(ui.__file__).parent
+    package = Path(web_rendering.__file__).parent
     project = package.parents[1]
     package_data = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
     templates = sorted(p.relative_to(package) for p in (package / "templates").iterdir())

@@ -15,11 +15,13 @@ from typing import Any
 
 import pytest
 
-from lambda_app.core.batch import read_csv, score_rows, write_csv
+from lambda_app.core import text
+from lambda_app.core.batch import read_csv, write_csv
 from lambda_app.core.schema import FEATURES
 from lambda_app.core.scoring import Scorer
+from lambda_app.service import ScoringService
 from lambda_app.settings import Settings
-from lambda_app.web import pages as ui
+from lambda_app.web import applicant as web_applicant
 from tests.lambda_app import plots
 from tests.lambda_app.servers import ROOT, running
 
@@ -74,7 +76,7 @@ def staged_server(bundle_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def form_of(applicant: dict[str, Any]) -> dict[str, str]:
-    return {k: ui.input_value(v) for k, v in applicant.items()}
+    return {k: text.input_value(v) for k, v in applicant.items()}
 
 
 def csv_text(rows: list[dict[str, Any]]) -> str:
@@ -97,9 +99,9 @@ def test_officer_fills_in_the_form_and_sees_score_band_and_reasons(page: Any, li
     sync_api.expect(page.locator("#score")).to_have_text(f"{score:.1f}")
     sync_api.expect(page.locator("#band")).to_have_text(f"{scorer.band(score).capitalize()} risk")
     sync_api.expect(page.locator("#position")).to_contain_text(f"riskier than {scorer.percentile(score):.0f}%")
-    explanation = ui.noticeable(scorer.explain([applicant])[0])
+    explanation = web_applicant.noticeable(scorer.explain([applicant])[0])
     bars = page.locator("svg.bars rect")
-    assert bars.count() == len(ui.reason_rows(explanation))
+    assert bars.count() == len(web_applicant.reason_rows(explanation))
     assert all(bars.nth(i).bounding_box()["width"] > 0 for i in range(bars.count()))
     sync_api.expect(page.locator("svg.strip circle")).to_be_visible()
     for reason in explanation.raised + explanation.lowered:
@@ -162,7 +164,7 @@ def with_protected_reason(scorer: Scorer) -> tuple[dict[str, Any], str]:
     for age in (19, 25, 70, 90):
         for status in ("Single", "Widowed", "Divorced"):
             applicant = {**scorer.manifest.typical_applicant, "Age": age, "MaritalStatus": status}
-            explanation = ui.noticeable(scorer.explain([applicant])[0])
+            explanation = web_applicant.noticeable(scorer.explain([applicant])[0])
             protected = [r for r in explanation.raised + explanation.lowered if r.protected]
             if protected:
                 return applicant, protected[0].sentence
@@ -209,7 +211,7 @@ def test_officer_uploads_a_csv_and_downloads_the_scores(
     text += text.splitlines()[1].replace(f",{typical['LoanPurpose']},", ",Yacht,", 1) + "\n"
     path = tmp_path / "March applicants.csv"
     path.write_text(text)
-    expected = write_csv(score_rows(scorer, read_csv(text.encode(), 1000)))
+    expected = write_csv(ScoringService(scorer).score_rows(read_csv(text.encode(), 1000)))
 
     page.goto(f"{live_server}/batch")
     page.get_by_label("CSV file").set_input_files(str(path))
