@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,6 +36,21 @@ class Settings(BaseSettings):
         description="How often a server worker writes its metrics (CloudWatch EMF); Lambda writes per invocation",
     )
     request_timeout_s: float = Field(30.0, gt=0, description="Longest a request may take, body included")
+    decision_records: Literal["off", "best-effort", "required"] = Field(
+        "off",
+        description="Keep a decision record of every applicant scored: required (no score without its record), "
+        "best-effort (buffered, losses counted in DecisionRecordsLost) or off",
+    )
+    decision_sink: str = Field(
+        "decisions",
+        description="Where decision records go: a local directory, firehose://STREAM or s3://BUCKET/PREFIX",
+    )
+    decision_flush_interval_s: float = Field(
+        1.0, gt=0, description="How often a server writes buffered records (best-effort); Lambda writes per invocation"
+    )
+    decision_buffer_max: int = Field(
+        10_000, ge=1, description="Records buffered at most (best-effort); beyond it the oldest are dropped and counted lost"
+    )
 
     def api_key_list(self) -> list[str]:
         return [k.strip() for k in self.api_keys.get_secret_value().split(",") if k.strip()]
