@@ -6,7 +6,8 @@ RecordsUnavailable, and the caller answers 503 with Retry-After instead of the s
 end of every Lambda invocation, every `DECISION_FLUSH_INTERVAL_S` on a server and at
 shutdown) writes it. Every record that is not stored, dropped from a full buffer or
 refused by the sink, is counted in the DecisionRecordsLost metric; every one stored in
-DecisionRecordsWritten. Nothing is lost without being counted.
+DecisionRecordsWritten; in `required` mode, every one refused (so its score withheld) in
+DecisionRecordsUnavailable. Nothing is lost without being counted.
 
 Records hold applicant fields: they go to the sink only, never to the logs (errors here
 name the sink and the count, never a record).
@@ -27,6 +28,7 @@ from lambda_app.settings import Settings
 Mode = Literal["off", "best-effort", "required"]
 LOST = "DecisionRecordsLost"
 WRITTEN = "DecisionRecordsWritten"
+UNAVAILABLE = "DecisionRecordsUnavailable"  # `required`: records refused by the sink, so scores not returned
 
 
 class RecordsUnavailable(Exception):
@@ -76,7 +78,8 @@ class Recorder:
             try:
                 self.sink.write(lines)
             except SinkError as e:
-                telemetry.count(LOST, len(lines) - e.written)
+                # Not lost: the caller gets a 503, not a score, so there is no decision to record.
+                telemetry.count(UNAVAILABLE, len(lines))
                 telemetry.count(WRITTEN, e.written)
                 raise RecordsUnavailable(
                     f"Decision records could not be stored ({e}); the score was not returned.", self.retry_after

@@ -70,3 +70,11 @@ def firehose_to_s3(aws: None) -> Any:
         },
     )
     return boto3.client("s3")
+
+
+@pytest.fixture(autouse=True)
+def fresh_metrics(capsys: pytest.CaptureFixture[str]) -> None:
+    """Each test starts a new metrics window, so the counts it reads are its own."""
+    from tests.lambda_app.records.metrics import published
+
+    published(capsys)
