@@ -49,7 +49,9 @@ class Settings(BaseSettings):
         1.0, gt=0, description="How often a server writes buffered records (best-effort); Lambda writes per invocation"
     )
     decision_buffer_max: int = Field(
-        10_000, ge=1, description="Records buffered at most (best-effort); beyond it the oldest are dropped and counted lost"
+        10_000,
+        ge=1,
+        description="Records buffered at most (best-effort); beyond it the oldest are dropped and counted lost",
     )
 
     def api_key_list(self) -> list[str]:

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 from urllib.parse import urlparse
 
 PARTITION = re.compile(r"(?:^|/)dt=(\d{4}-\d{2}-\d{2})(?:/|$)")
@@ -83,7 +83,7 @@ def _s3_records(uri: str, since: date | None, until: date | None) -> Iterator[di
             if key.endswith("/") or not _in_range(key[len(prefix) :], since, until):
                 continue
             body = s3.get_object(Bucket=bucket, Key=key)["Body"]
-            yield from _lines(body, f"s3://{bucket}/{key}")
+            yield from _lines(cast(IO[bytes], body), f"s3://{bucket}/{key}")
     except ClientError as e:
         code = e.response.get("Error", {}).get("Code", "")
         raise RecordsError(f"Cannot read decision records at {uri}: {code or e}") from None

@@ -118,12 +118,13 @@ def replay_chunk(records: Sequence[DecisionRecord], scorer: Scorer) -> list[Diff
         try:
             valid.append((record, Applicant.model_validate(record.applicant).model_dump()))
         except ValidationError as e:
-            found.append(Difference(record.decision_id, "applicant", "stored", f"not a valid applicant now: {e.error_count()} errors"))
+            found.append(
+                Difference(
+                    record.decision_id, "applicant", "stored", f"not a valid applicant now: {e.error_count()} errors"
+                )
+            )
     scores = scorer.score([a for _, a in valid])
-    explained = [(r, a) for r, a in valid if r.reasons is not None]
-    top = max((max(len(r.reasons.raised), len(r.reasons.lowered)) for r, _ in explained if r.reasons), default=0)
-    explanations = iter(scorer.explain([a for _, a in explained], top=max(top, 1)) if explained else [])
-    for (record, _), score in zip(valid, scores, strict=True):
+    for (record, applicant), score in zip(valid, scores, strict=True):
         did = record.decision_id
         if not _close(record.risk_score, score):
             found.append(Difference(did, "risk_score", record.risk_score, score))
@@ -131,18 +132,12 @@ def replay_chunk(records: Sequence[DecisionRecord], scorer: Scorer) -> list[Diff
         if record.risk_band != band:
             found.append(Difference(did, "risk_band", record.risk_band, band))
         if record.reasons is not None:
-            own_top = max(len(record.reasons.raised), len(record.reasons.lowered))
-            replayed = reasons_record(next(explanations))
-            # Explained at the chunk's largest `top`; cut back to what this record kept.
-            replayed.raised, replayed.lowered = replayed.raised[:own_top], replayed.lowered[:own_top]
-            replayed.other = _other(replayed)
+            top = max(len(record.reasons.raised), len(record.reasons.lowered), 1)
+            # One applicant at a time, as the single-score route and the web page explain:
+            # CatBoost's SHAP values for a row shift slightly with the rows explained beside it.
+            replayed = reasons_record(scorer.explain([applicant], top=top)[0])
             found += compare_reasons(did, record.reasons, replayed)
     return found
-
-
-def _other(r: ReasonsRecord) -> float:
-    """What `other` is for the reasons kept (lambda_app.core.scoring.explanation)."""
-    return round(r.model_output - r.baseline - sum(x.contribution for x in r.raised + r.lowered), 4)
 
 
 def _records(uri: str) -> Iterator[DecisionRecord]:
@@ -152,7 +147,9 @@ def _records(uri: str) -> Iterator[DecisionRecord]:
         except ValidationError as e:
             first = e.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "record"
-            raise RecordsError(f"record {number} under {uri} is not a decision record: {where}: {first['msg']}") from None
+            raise RecordsError(
+                f"record {number} under {uri} is not a decision record: {where}: {first['msg']}"
+            ) from None
 
 
 def replay(uri: str, scorer: Scorer) -> Report:
@@ -179,8 +176,12 @@ def _text(report: Report) -> str:
 
 def main(argv: list[str], prog: str) -> int:
     parser = Parser(prog=prog, description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--records", required=True, help="decision records: a directory, a .jsonl file or s3://bucket/prefix")
-    parser.add_argument("--model", required=True, help="the bundle the records name: a directory or s3://bucket/prefix/VERSION")
+    parser.add_argument(
+        "--records", required=True, help="decision records: a directory, a .jsonl file or s3://bucket/prefix"
+    )
+    parser.add_argument(
+        "--model", required=True, help="the bundle the records name: a directory or s3://bucket/prefix/VERSION"
+    )
     parser.add_argument("--cache-dir", default="/tmp/model-cache", help="where a bundle from S3 is kept")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON document")
     args = parser.parse_args(argv)

@@ -11,6 +11,7 @@ leaves at most an unterminated tail, which readers skip (lambda_app.records.read
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
@@ -104,10 +105,8 @@ class DirectorySink:
 
 
 def _cut_back(fd: int, size: int) -> None:
-    try:
+    with contextlib.suppress(OSError):  # if this fails too, the tail stays unterminated: readers skip it
         os.ftruncate(fd, size)
-    except OSError:
-        pass  # the partial tail stays unterminated, and readers skip it
 
 
 def _aws_client(service: str) -> Any:
@@ -116,7 +115,8 @@ def _aws_client(service: str) -> Any:
 
     # Short timeouts: in `required` mode the caller waits for this call.
     config = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
-    return boto3.client(service, config=config)
+    make: Any = boto3.client  # typed per service name; this one takes either
+    return make(service, config=config)
 
 
 def firehose_batches(lines: Sequence[bytes]) -> Iterator[list[bytes]]:
@@ -146,7 +146,12 @@ class FirehoseSink:
     that cannot be stored, so `SinkError.written` counts a prefix of the lines."""
 
     def __init__(
-        self, stream: str, client: Any = None, attempts: int = 4, backoff_s: float = 0.05, sleep: Callable[[float], None] = time.sleep
+        self,
+        stream: str,
+        client: Any = None,
+        attempts: int = 4,
+        backoff_s: float = 0.05,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.stream = stream
         self._client = client
@@ -258,7 +263,9 @@ def make_sink(spec: str, durable: bool = False) -> Sink:
         parsed = urlparse(spec)
         if parsed.scheme == "firehose":
             if not parsed.netloc or parsed.path.strip("/"):
-                raise RecordsConfigError(f"DECISION_SINK={spec!r}: write firehose://STREAM_NAME (the stream's name only).")
+                raise RecordsConfigError(
+                    f"DECISION_SINK={spec!r}: write firehose://STREAM_NAME (the stream's name only)."
+                )
             return FirehoseSink(parsed.netloc)
         if parsed.scheme == "s3":
             if not parsed.netloc:

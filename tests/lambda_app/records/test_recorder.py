@@ -29,7 +29,9 @@ def test_off_records_nothing_and_needs_no_sink(tmp_path: Path, scorer: Scorer) -
     assert recorder.flush() == 0 and not (tmp_path / "d").exists()
 
 
-def test_required_writes_before_submit_returns(tmp_path: Path, scorer: Scorer, capsys: pytest.CaptureFixture[str]) -> None:
+def test_required_writes_before_submit_returns(
+    tmp_path: Path, scorer: Scorer, capsys: pytest.CaptureFixture[str]
+) -> None:
     recorder = make_recorder(Settings(decision_records="required", decision_sink=str(tmp_path)))
     records = scored(scorer, 3)
     recorder.submit(records)
