@@ -109,14 +109,14 @@ def _cut_back(fd: int, size: int) -> None:
         os.ftruncate(fd, size)
 
 
-def _aws_client(service: str) -> Any:
+def aws_client(service: str, **kwargs: Any) -> Any:
     import boto3  # only AWS sinks pay for importing boto3
     from botocore.config import Config
 
     # Short timeouts: in `required` mode the caller waits for this call.
     config = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
     make: Any = boto3.client  # typed per service name; this one takes either
-    return make(service, config=config)
+    return make(service, config=config, **kwargs)
 
 
 def firehose_batches(lines: Sequence[bytes]) -> Iterator[list[bytes]]:
@@ -162,7 +162,7 @@ class FirehoseSink:
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client = _aws_client("firehose")
+            self._client = aws_client("firehose")
         return self._client
 
     def write(self, lines: Sequence[bytes]) -> None:
@@ -228,7 +228,7 @@ class S3Sink:
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client = _aws_client("s3")
+            self._client = aws_client("s3")
         return self._client
 
     def key_for(self, now: float) -> str:
