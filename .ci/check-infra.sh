@@ -17,7 +17,7 @@ run() {
 }
 
 # checkov drops resources whose Condition is false under the parameter defaults, and the ECS
-# part is off by default: scan a copy with EnableEcs (and HTTPS) switched on as well.
+# part is off by default: scan a copy with EnableEcs (and HTTPS, and decision records) switched on as well.
 variant=$(mktemp -d)
 trap 'rm -rf "$variant"' EXIT
 python3 - template.yaml "$variant/template-ecs.yaml" <<'PY'
@@ -26,6 +26,9 @@ text = open(sys.argv[1]).read()
 text, n = re.subn(r'(\n  EnableEcs:\n    Type: String\n    Default: )"false"', r'\1"true"', text)
 text, m = re.subn(r'(\n  CertificateArn:\n    Type: String\n    Default: )""', r'\1"arn:aws:acm:us-east-1:123456789012:certificate/example"', text)
 assert n == m == 1, "EnableEcs/CertificateArn parameters changed shape; update .ci/check-infra.sh"
+# Decision records are off by default too: the variant keeps them (their store and roles get scanned).
+text, k = re.subn(r'(\n  DecisionRecords:\n(?:    #.*\n)*    Type: String\n    Default: )"off"', r'\1best-effort', text)
+assert k == 1, "DecisionRecords parameter changed shape; update .ci/check-infra.sh"
 open(sys.argv[2], "w").write(text)
 PY
 

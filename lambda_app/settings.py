@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from functools import cached_property, lru_cache
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,7 +36,28 @@ class Settings(BaseSettings):
         description="How often a server worker writes its metrics (CloudWatch EMF); Lambda writes per invocation",
     )
     request_timeout_s: float = Field(30.0, gt=0, description="Longest a request may take, body included")
-
+    decision_records: Literal["off", "best-effort", "required"] = Field(
+        "off",
+        description="Keep a decision record of every applicant scored: required (no score without its record), "
+        "best-effort (buffered, losses counted in DecisionRecordsLost) or off",
+    )
+    decision_sink: str = Field(
+        "decisions",
+        description="Where decision records go: a local directory, firehose://STREAM or s3://BUCKET/PREFIX",
+    )
+    decision_flush_interval_s: float = Field(
+        1.0, gt=0, description="How often a server writes buffered records (best-effort); Lambda writes per invocation"
+    )
+    decision_buffer_max: int = Field(
+        10_000,
+        ge=1,
+        description="Records buffered at most (best-effort); beyond it the oldest are dropped and counted lost",
+    )
+    challenger_model_uri: str = Field(
+        "",
+        description="A second bundle scored in shadow beside MODEL_URI (its score goes into the decision "
+        "record and the challenger metrics, never into the answer); empty for none",
+    )
     coalesce_max_rows: int = Field(
         64, ge=1, le=10_000, description="Most concurrent single scores (or explanations) one model call takes"
     )

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FORMAT = "loan-risk.decision/1"
+FORMAT: Literal["loan-risk.decision/1"] = "loan-risk.decision/1"
 Channel = Literal["api", "batch", "web", "portfolio"]
 
 

@@ -35,6 +35,10 @@ NOT_IN_MOTO = {
     "AWS::EC2::SecurityGroupEgress",
     "AWS::Lambda::Alias",
     "AWS::SecretsManager::Secret",
+    # Decision records: test_decision_records.py creates the stream through the Firehose API from
+    # the template's own properties; the TLS-only bucket policy is checked in the template.
+    "AWS::KinesisFirehose::DeliveryStream",
+    "AWS::S3::BucketPolicy",
     # moto has this type but ignores the RestApi's OpenAPI Body, which is where SAM puts the
     # routes; a deployment of an API without methods is refused. test_template.py checks the Body.
     "AWS::ApiGateway::Deployment",
@@ -143,7 +147,8 @@ def test_lambda_stack_is_created(aws: None) -> None:
     fn = boto3.client("lambda", region_name=REGION).get_function(FunctionName="loan-risk-score")["Configuration"]
     # (moto records neither PackageType Image nor active tracing; test_template.py checks both.)
     assert fn["MemorySize"] == 1024 and fn["Timeout"] <= 29
-    assert fn["Environment"]["Variables"] == {"LOG_LEVEL": "INFO"}  # API_KEYS stays unset: API Gateway checks keys
+    # API_KEYS stays unset: API Gateway checks keys
+    assert fn["Environment"]["Variables"] == {"LOG_LEVEL": "INFO", "DECISION_RECORDS": "off"}
 
     groups = boto3.client("logs", region_name=REGION).describe_log_groups()["logGroups"]
     retention = {g["logGroupName"]: g.get("retentionInDays") for g in groups}
@@ -194,7 +199,11 @@ def test_ecs_stack_is_created(aws: None) -> None:
     (container,) = task["containerDefinitions"]
     assert container["image"] == ECS_IMAGE and container["readonlyRootFilesystem"] is True
     # (moto keeps an AWS::NoValue list item, here the MODEL_URI of an S3 bundle, as null)
-    assert {e["name"]: e["value"] for e in container["environment"] if e} == {"WORKERS": "2", "LOG_LEVEL": "INFO"}
+    assert {e["name"]: e["value"] for e in container["environment"] if e} == {
+        "WORKERS": "2",
+        "LOG_LEVEL": "INFO",
+        "DECISION_RECORDS": "off",
+    }
     assert container["mountPoints"] == [{"sourceVolume": "tmp", "containerPath": "/tmp"}]
     assert [s["name"] for s in container["secrets"]] == ["API_KEYS"]
     assert "taskRoleArn" not in task  # the app calls no AWS API: no credentials in the container
@@ -219,4 +228,4 @@ def test_s3_bundle_reaches_the_function(aws: None) -> None:
     uri = "s3://models-bucket/loan-risk/20261125-abc"
     create_stack({"LambdaImageUri": LAMBDA_IMAGE, "ModelUri": uri})
     fn = boto3.client("lambda", region_name=REGION).get_function(FunctionName="loan-risk-score")["Configuration"]
-    assert fn["Environment"]["Variables"] == {"LOG_LEVEL": "INFO", "MODEL_URI": uri}
+    assert fn["Environment"]["Variables"] == {"LOG_LEVEL": "INFO", "MODEL_URI": uri, "DECISION_RECORDS": "off"}

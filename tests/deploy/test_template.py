@@ -37,7 +37,11 @@ def when(condition: str, items: list[Any]) -> list[Any]:
 def test_every_environment_variable_is_a_setting() -> None:
     function_env = set(props("ScoreFunction")["Environment"]["Variables"])
     (container,) = props("TaskDefinition")["ContainerDefinitions"]
-    environment = unconditional(container["Environment"]) + when("HasModelUri", container["Environment"])
+    environment = (
+        unconditional(container["Environment"])
+        + when("HasModelUri", container["Environment"])
+        + when("HasDecisionRecords", container["Environment"])
+    )
     assert len(environment) == len(container["Environment"])
     container_env = {e["Name"] for e in environment} | {s["Name"] for s in container["Secrets"]}
     assert function_env <= SETTINGS, function_env - SETTINGS
@@ -55,9 +59,13 @@ def test_model_uri_is_the_baked_bundle_unless_an_s3_uri_is_given() -> None:
     assert sam_template()["Parameters"]["ModelUri"]["Default"] == ""
     # Without an S3 bundle the tasks get no role, so no AWS credentials at all.
     assert props("TaskDefinition")["TaskRoleArn"] == {
-        "Fn::If": ["EcsModelFromS3", {"Fn::GetAtt": ["TaskRole", "Arn"]}, {"Ref": "AWS::NoValue"}]
+        "Fn::If": ["EcsTaskRole", {"Fn::GetAtt": ["TaskRole", "Arn"]}, {"Ref": "AWS::NoValue"}]
     }
-    task_role = props("TaskRole")["Policies"][0]["PolicyDocument"]["Statement"]
+    assert sam_template()["Conditions"]["EcsTaskRole"] == {
+        "Fn::Or": [{"Condition": "EcsModelFromS3"}, {"Condition": "EcsDecisionRecords"}]
+    }
+    (read_bundle,) = when("HasModelUri", props("TaskRole")["Policies"])
+    task_role = read_bundle["PolicyDocument"]["Statement"]
     assert sorted(s["Action"] for s in task_role) == ["s3:GetObject", "s3:ListBucket"]
 
 
@@ -241,6 +249,8 @@ def test_log_groups_have_retention_and_alarms_cover_5xx_and_latency() -> None:
         ("AWS/ApiGateway", "Latency"),
         ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count"),
         ("AWS/ApplicationELB", "TargetResponseTime"),
+        ("LoanRisk", "DecisionRecordsLost"),
+        ("AWS/Firehose", "DeliveryToS3.Success"),
     }
     # The API Gateway alarms name the API the template creates.
     api_name = props("Api")["Name"]
