@@ -12,6 +12,7 @@ import uvicorn
 
 from lambda_app.core.bundle import BundleError
 from lambda_app.core.commandline import Parser
+from lambda_app.records.sinks import RecordsConfigError
 from lambda_app.runtime.server import serve, server_options
 from lambda_app.settings import SettingsError, cpu_workers, get_settings
 from lambda_app.startup import pause_collector
@@ -32,17 +33,17 @@ def main(argv: list[str] | None = None, prog: str = "python -m lambda_app") -> i
         settings = get_settings()
         # Verify the bundle once up front so a bad one stops here with a readable
         # message, instead of every worker process failing in turn.
-        from lambda_app.app import create_app, load_scorer
+        from lambda_app.app import create_app, load_service
 
-        scorer = load_scorer(settings)
-    except (SettingsError, BundleError) as e:
+        service = load_service(settings)
+    except (SettingsError, BundleError, RecordsConfigError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     workers = settings.workers or cpu_workers()
     if workers == 1:  # the server's lifespan freezes what start-up built
-        uvicorn.run(create_app(settings, scorer), **server_options(settings))
+        uvicorn.run(create_app(settings, service=service), **server_options(settings))
         return 0
-    del scorer
+    del service
     gc.enable()  # this process only supervises the workers
     return serve("lambda_app.app:create_app", settings, workers)
 

@@ -17,6 +17,7 @@ from lambda_app.middleware.deadlines import BodyTimeout
 from lambda_app.middleware.fast_path import FastScore
 from lambda_app.middleware.request_context import RequestContext
 from lambda_app.middleware.root_path import RootPath
+from lambda_app.records.recorder import make_recorder
 from lambda_app.service import ScoringService
 from lambda_app.settings import Settings, get_settings
 from lambda_app.startup import freeze_start_up_objects
@@ -28,18 +29,44 @@ def load_scorer(settings: Settings) -> Scorer:
     return Scorer.load(resolve(settings.model_uri, settings.model_cache_dir))
 
 
-def create_app(settings: Settings | None = None, scorer: Scorer | None = None, *, on_lambda: bool = False) -> FastAPI:
-    """Build the app; the model is loaded here, before the first request, so a bad
+def load_service(settings: Settings, scorer: Scorer | None = None) -> ScoringService:
+    """The scoring service the settings describe: the champion (`scorer`, or MODEL_URI), the
+    challenger when CHALLENGER_MODEL_URI names one, and the decision recorder. A bad bundle
+    or an unusable sink raises here (BundleError, RecordsConfigError), before any request."""
+    champion = scorer or load_scorer(settings)
+    challenger = None
+    if settings.challenger_model_uri:
+        challenger = Scorer.load(resolve(settings.challenger_model_uri, settings.model_cache_dir))
+    return ScoringService(
+        champion,
+        max_reasons=settings.max_reasons,
+        coalesce_max_rows=settings.coalesce_max_rows,
+        recorder=make_recorder(settings),
+        challenger=challenger,
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    scorer: Scorer | None = None,
+    *,
+    on_lambda: bool = False,
+    service: ScoringService | None = None,
+) -> FastAPI:
+    """Build the app; the models are loaded here, before the first request, so a bad
     bundle stops start-up instead of failing requests. Metrics are published every
     `metrics_interval_s` while the server runs and once more when it stops, or, `on_lambda`
-    (where no server lifespan runs), after each invocation."""
+    (where no server lifespan runs), after each invocation; the handler writes buffered
+    decision records then too."""
     settings = settings or get_settings()
-    scorer = scorer or load_scorer(settings)
+    service = service or load_service(settings, scorer)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         freeze_start_up_objects()
         task = None if on_lambda else asyncio.create_task(_publish_every(settings.metrics_interval_s))
+        if not on_lambda:
+            service.recorder.start_flusher(settings.decision_flush_interval_s)
         try:
             yield
         finally:
@@ -47,6 +74,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None, *
                 task.cancel()
                 with suppress(asyncio.CancelledError):
                     await task
+            await service.finish()  # records of answers already given, before the last metrics
             publish()
 
     app = FastAPI(
@@ -56,12 +84,10 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None, *
         telemetry={"tracing": False, "metrics": False, "logs": False},
         lifespan=lifespan,
         title="Loan risk scoring",
-        version=scorer.version,
+        version=service.version,
         description="Predicts a loan applicant's risk score (higher is riskier), with its band and reason codes.",
     )
-    app.state.service = ScoringService(
-        scorer, max_reasons=settings.max_reasons, coalesce_max_rows=settings.coalesce_max_rows
-    )
+    app.state.service = service
     app.state.settings = settings
     problems.install(app)
     app.include_router(build_router(settings))

@@ -2,8 +2,9 @@
 
 The app and its model are built at import, in Lambda's init phase, so warm invocations
 never reload the model; Mangum's lifespan support is off because it may run per
-invocation. The app publishes its metrics once per invocation (lambda_app.telemetry)
-and Powertools adds its cold-start metric; logs carry the API Gateway request id as
+invocation. The app publishes its metrics once per invocation (lambda_app.telemetry),
+buffered decision records are written before each invocation returns, and Powertools
+adds its cold-start metric; logs carry the API Gateway request id as
 correlation id.
 """
 
@@ -33,10 +34,16 @@ with start_up():  # everything a cold start imports and builds: lambda_app.start
     # cold-start metric and would otherwise warn on every invocation that it has nothing else.
     warnings.filterwarnings("ignore", "No application metrics to publish")
     _asgi = Mangum(app, lifespan="off", text_mime_types=[*DEFAULT_TEXT_MIME_TYPES, "application/problem+json"])
+    _service = app.state.service
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)  # responses hold scores of personal data
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return dict(_asgi(event, context))  # type: ignore[arg-type]  # Mangum's own LambdaContext protocol
+    try:
+        return dict(_asgi(event, context))  # type: ignore[arg-type]  # Mangum's own LambdaContext protocol
+    finally:
+        # Before the invocation returns: a frozen environment may never run again, and a
+        # record still in the buffer then would be lost.
+        _service.flush_records()

@@ -39,6 +39,7 @@ def batch_router(settings: Settings) -> APIRouter:
                     413: "More applicants or bytes than allowed",
                     415: "Neither JSON nor CSV",
                     422: "Unusable body",
+                    503: "Decision records are required and could not be stored; retry after Retry-After seconds",
                 }
             ),
         },
@@ -108,6 +109,8 @@ def batch_body(version: str, results: list[batch.Scored]) -> dict[str, Any]:
         {"index": r.index, "errors": [{"field": e.field, "message": e.message} for e in r.errors]}
         if r.errors
         else {"index": r.index, "risk_score": r.risk_score, "risk_band": r.risk_band}
+        if r.decision_id is None
+        else {"index": r.index, "risk_score": r.risk_score, "risk_band": r.risk_band, "decision_id": r.decision_id}
         for r in results
     ]
     failed = sum(1 for r in results if r.errors)

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from fastapi import APIRouter, Request
 
 from lambda_app.api.responses import FieldOut, ModelOut
+from lambda_app.core.bundle import Manifest
 from lambda_app.core.schema import FIELDS
 from lambda_app.service import ScoringService
 
@@ -16,7 +17,13 @@ router = APIRouter()
 @router.get("/model", response_model=ModelOut, summary="The served model: version, data, metrics, bands, schema")
 async def model(request: Request) -> ModelOut:
     service: ScoringService = request.app.state.service
-    m = service.scorer.manifest
+    out = model_out(service.scorer.manifest)
+    if service.challenger is not None:
+        out.challenger = model_out(service.challenger.manifest)
+    return out
+
+
+def model_out(m: Manifest) -> ModelOut:
     return ModelOut(
         version=m.version,
         trained_at=m.created_at,

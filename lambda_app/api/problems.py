@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from lambda_app.records.recorder import RecordsUnavailable
 from lambda_app.telemetry import logger, request_id
 
 MEDIA_TYPE = "application/problem+json"
@@ -71,6 +72,11 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
+def records_unavailable(request: Request | None, exc: RecordsUnavailable) -> JSONResponse:
+    """Required decision records that could not be stored: no score without its record."""
+    return problem_response(request, 503, str(exc), headers={"Retry-After": str(exc.retry_after)})
+
+
 def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     """Pydantic's locations become field names: ("body", "CreditScore") -> "CreditScore"."""
     out = []
@@ -94,6 +100,10 @@ def install(app: FastAPI) -> None:
         return problem_response(
             request, 422, f"{len(errors)} invalid field(s): " + ", ".join(e["field"] for e in errors), errors
         )
+
+    @app.exception_handler(RecordsUnavailable)
+    async def _unrecorded(request: Request, exc: RecordsUnavailable) -> JSONResponse:
+        return records_unavailable(request, exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

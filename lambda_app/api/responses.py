@@ -50,6 +50,7 @@ class ScoreOut(BaseModel):
     percentile: float = Field(description="Share of training applicants (%) scored below this one")
     model_version: str
     explanation: ExplanationOut | None = None
+    decision_id: str | None = Field(None, description="The decision record's id, when the service keeps them")
 
 
 class FieldErrorOut(BaseModel):
@@ -62,6 +63,7 @@ class BatchItemOut(BaseModel):
     risk_score: float | None = None
     risk_band: str | None = None
     errors: list[FieldErrorOut] | None = None
+    decision_id: str | None = None
 
 
 class BatchOut(BaseModel):
@@ -99,3 +101,6 @@ class ModelOut(BaseModel):
     model_features: list[str]
     schema_fields: list[FieldOut] = Field(alias="schema")
     code_version: str
+    challenger: ModelOut | None = Field(
+        None, description="The model scored in shadow beside this one (CHALLENGER_MODEL_URI), when there is one"
+    )

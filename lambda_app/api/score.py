@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import pydantic_core
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -14,6 +14,7 @@ from lambda_app.core.schema import Applicant
 from lambda_app.service import Decision, ScoringService
 
 router = APIRouter()
+DECISION_HEADER = "Decision-Id"
 
 
 def score_body(decision: Decision, version: str) -> bytes:
@@ -27,16 +28,23 @@ def score_body(decision: Decision, version: str) -> bytes:
             percentile=decision.percentile,
             model_version=version,
             explanation=ExplanationOut.of(decision.explanation),
+            decision_id=decision.decision_id,
         )
         return out.model_dump_json(exclude_none=True).encode()
-    return pydantic_core.to_json(
-        {
-            "risk_score": decision.risk_score,
-            "risk_band": decision.risk_band,
-            "percentile": decision.percentile,
-            "model_version": version,
-        }
-    )
+    body: dict[str, Any] = {
+        "risk_score": decision.risk_score,
+        "risk_band": decision.risk_band,
+        "percentile": decision.percentile,
+        "model_version": version,
+    }
+    if decision.decision_id is not None:
+        body["decision_id"] = decision.decision_id
+    return pydantic_core.to_json(body)
+
+
+def decision_headers(decision: Decision) -> dict[str, str] | None:
+    """The decision id as a header too, for callers that log headers rather than bodies."""
+    return None if decision.decision_id is None else {DECISION_HEADER: decision.decision_id}
 
 
 @router.post(
@@ -50,6 +58,7 @@ def score_body(decision: Decision, version: str) -> bytes:
             400: "Body could not be parsed at all (e.g. nested too deep)",
             415: "Not JSON",
             422: "A field is invalid; `errors` names it",
+            503: "Decision records are required and could not be stored; retry after Retry-After seconds",
         }
     ),
 )
@@ -66,4 +75,6 @@ async def score(
     )
     # Serialised here, once: returned as a model, FastAPI would validate it against
     # response_model again first. The documented schema is the decorator's.
-    return Response(score_body(decision, service.version), media_type="application/json")
+    return Response(
+        score_body(decision, service.version), media_type="application/json", headers=decision_headers(decision)
+    )

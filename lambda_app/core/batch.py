@@ -43,6 +43,7 @@ class Scored:
     risk_score: float | None = None
     risk_band: str | None = None
     errors: tuple[FieldError, ...] = field(default_factory=tuple)
+    decision_id: str | None = None  # when decision records are kept
 
 
 class CsvError(ValueError):
@@ -135,11 +136,14 @@ def read_csv(data: bytes, max_rows: int) -> list[Row]:
 
 
 def write_csv(results: Sequence[Scored]) -> str:
-    """Scored rows as CSV: index, score, band, and the errors of rows that failed."""
+    """Scored rows as CSV: index, score, band, and the errors of rows that failed; the
+    decision ids too when the service keeps decision records."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["index", "risk_score", "risk_band", "errors"])
+    ids = any(r.decision_id for r in results)
+    writer.writerow(["index", "risk_score", "risk_band", "errors", *(["decision_id"] if ids else [])])
     for r in results:
         errors = "; ".join(f"{e.field}: {e.message}" for e in r.errors)
-        writer.writerow([r.index, "" if r.risk_score is None else r.risk_score, r.risk_band or "", errors])
+        row = [r.index, "" if r.risk_score is None else r.risk_score, r.risk_band or "", errors]
+        writer.writerow([*row, r.decision_id or ""] if ids else row)
     return buffer.getvalue()

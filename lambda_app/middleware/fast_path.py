@@ -12,15 +12,26 @@ FastAPI route with the body replayed, so errors and options keep one implementat
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lambda_app.api.content import is_json, media_type
-from lambda_app.api.score import score_body
+from lambda_app.api.problems import records_unavailable
+from lambda_app.api.score import DECISION_HEADER, score_body
 from lambda_app.api.security import key_matches
 from lambda_app.core.schema import RECORD
+from lambda_app.records.recorder import RecordsUnavailable
 from lambda_app.service import ScoringService
 
 PATH = "/v1/score"
+DECISION_HEADER_BYTES = DECISION_HEADER.lower().encode()
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    body: bytes
+    decision_id: str | None
 
 
 class FastScore:
@@ -42,11 +53,17 @@ class FastScore:
         except Exception as e:  # a body limit or deadline: the route answers it
             error = e
         if error is None and messages[-1]["type"] == "http.request":
-            body = await self._score(scope, b"".join(m.get("body", b"") for m in messages))
-            if body is not None:
-                headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            answer = await self._score(scope, b"".join(m.get("body", b"") for m in messages))
+            if isinstance(answer, Decided):
+                body, headers = answer.body, [(b"content-type", b"application/json")]
+                headers.append((b"content-length", str(len(body)).encode()))
+                if answer.decision_id is not None:
+                    headers.append((DECISION_HEADER_BYTES, answer.decision_id.encode()))
                 await send({"type": "http.response.start", "status": 200, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
+                return
+            if answer is not None:
+                await answer(scope, receive, send)
                 return
         await self.app(scope, _replay(messages, error, receive), send)
 
@@ -66,14 +83,17 @@ class FastScore:
         # The route's own key check; a wrong key goes on to the route, which answers 401.
         return key_matches(scope["app"].state.settings.api_key_bytes, key or b"")
 
-    async def _score(self, scope: Scope, body: bytes) -> bytes | None:
+    async def _score(self, scope: Scope, body: bytes) -> Decided | ASGIApp | None:
+        """The route's answer for a plain score; None hands the request to the route."""
         service: ScoringService = scope["app"].state.service
         try:
             applicant = RECORD.validate_json(body)
             decision = await service.score(applicant, alone="aws.event" in scope)
+        except RecordsUnavailable as e:  # scored, but no score without its record: the route's 503
+            return records_unavailable(None, e)
         except Exception:  # invalid, or anything unexpected: the route answers it
             return None
-        return score_body(decision, service.version)
+        return Decided(score_body(decision, service.version), decision.decision_id)
 
 
 def _route_path(scope: Scope) -> str:

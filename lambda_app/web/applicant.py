@@ -19,6 +19,7 @@ from lambda_app.core.explanation import Explanation
 from lambda_app.core.schema import FIELDS, SPECS
 from lambda_app.core.text import reason_value
 from lambda_app.middleware.body_limit import BodyTooLarge
+from lambda_app.records.recorder import RecordsUnavailable
 from lambda_app.service import ScoringService
 from lambda_app.web.bands import band_views, tone_of
 from lambda_app.web.charts import BarChart, Strip, contribution_chart, distribution_strip
@@ -51,6 +52,7 @@ class ResultView:
     explanation: Explanation
     chart: BarChart
     protected_shown: bool
+    decision_id: str | None = None
 
 
 def value_text(feature: str, value: Any) -> str:
@@ -96,6 +98,7 @@ def result_view(service: ScoringService, applicant: Mapping[str, Any]) -> Result
         explanation=explanation,
         chart=contribution_chart(reason_rows(explanation)),
         protected_shown=any(r.protected for r in shown),
+        decision_id=decision.decision_id,
     )
 
 
@@ -130,5 +133,8 @@ async def ui_score(request: Request, service: ServiceDep) -> HTMLResponse:
     if row.applicant is None:
         return form_page(request, values, field_messages(values, row.errors), None, 422)
     # The model's work runs off the event loop, as the API's does, so pages never stall other requests.
-    result = await run_in_threadpool(result_view, service, row.applicant)
+    try:
+        result = await run_in_threadpool(result_view, service, row.applicant)
+    except RecordsUnavailable as e:
+        return error_page(request, 503, "Not scored", f"{e} Try again in a few seconds.")
     return form_page(request, values, {}, result, 200)

@@ -26,6 +26,7 @@ from lambda_app.core.batch import (
 )
 from lambda_app.core.schema import FEATURES
 from lambda_app.middleware.body_limit import BodyTooLarge
+from lambda_app.records.recorder import RecordsUnavailable
 from lambda_app.service import ScoringService
 from lambda_app.settings import Settings
 from lambda_app.web.bands import band_views
@@ -136,7 +137,10 @@ async def scored_upload(request: Request, service: ScoringService, settings: Set
         raise UploadError(422, f"{upload.filename} cannot be used: {e}.") from None
     if not rows:
         raise UploadError(422, f"{upload.filename} has a header but no applicant rows.")
-    return upload.filename, await run_in_threadpool(service.score_rows, rows)
+    try:
+        return upload.filename, await run_in_threadpool(service.score_rows, rows, "web")
+    except RecordsUnavailable as e:
+        raise UploadError(503, f"{e} Try again in a few seconds.") from None
 
 
 def batch_page(request: Request, settings: Settings, status: int = 200, **context: Any) -> HTMLResponse:

@@ -132,6 +132,7 @@ def ui_model(request: Request, service: ServiceDep, settings: SettingsDep) -> HT
     plots, has_card = model_plots(bundle_directory(settings))
     context = {
         "manifest": service.scorer.manifest,
+        "challenger": service.challenger.manifest if service.challenger else None,
         "metrics": metric_groups(service.scorer.manifest.metrics),
         "bands": band_views(service.scorer),
         "plots": plots,
