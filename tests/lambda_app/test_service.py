@@ -185,22 +185,3 @@ def test_an_applicants_reasons_do_not_depend_on_who_else_asked(scorer: Scorer, a
     assert service.explainer.calls == 1  # they did share one batch
     alone = scorer.explain([applicant], 4)[0]
     assert crowd[0].explanation == alone
-
-
-def test_an_applicants_reasons_do_not_depend_on_who_else_asked(scorer: Scorer, applicant: dict[str, Any]) -> None:
-    """Explanations asked at the same moment share a batch; each still gets the reasons it
-    would get alone (replay re-explains records one by one)."""
-    import asyncio
-
-    from lambda_app.service import ScoringService
-
-    service = ScoringService(scorer)
-    others = [{**applicant, "CreditScore": 400 + 10 * i} for i in range(7)]
-
-    async def together() -> list[Any]:
-        return await asyncio.gather(*(service.score(a, explain=True) for a in [applicant, *others]))
-
-    crowd = asyncio.run(together())
-    assert service.explainer.calls == 1  # they did share one batch
-    alone = scorer.explain([applicant], 4)[0]
-    assert crowd[0].explanation == alone
