@@ -99,11 +99,11 @@ def test_full_batch_fits_lambda_payload_limit(handler_module: ModuleType, applic
     assert response["statusCode"] == 200 and json.loads(response["body"])["scored"] == Settings().max_batch_rows
 
 
-def _fresh_interpreter(script: str, env: dict[str, str]) -> str:
+def _fresh_interpreter(script: str, env: dict[str, str], *args: str) -> str:
     """stdout of `script` in a new Python, as Lambda starts each execution environment, with
-    the v2 score event's path as its argument."""
+    the v2 score event's path (and `args`) as its arguments."""
     return subprocess.run(
-        [sys.executable, "-c", script, str(EVENTS / "http_api_v2_score.json")],
+        [sys.executable, "-c", script, str(EVENTS / "http_api_v2_score.json"), *args],
         env={**os.environ, **env},
         capture_output=True,
         text=True,
@@ -164,3 +164,26 @@ def test_in_lambdas_environment_the_traced_handler_scores_and_start_up_leaves_co
     result = json.loads(out.strip().splitlines()[-1])
     assert result["status"] == 200 and result["traced"]
     assert result["gc"] and result["frozen"] > 10_000
+
+
+def test_each_invocation_writes_its_decision_records_before_it_returns(bundle_dir: Path, tmp_path: Path) -> None:
+    """Best-effort records are buffered; on Lambda the buffer is written before the invocation
+    returns, since a frozen environment may never run again."""
+    sink = tmp_path / "decisions"
+    script = (
+        "import json, pathlib, sys\n"
+        "from lambda_app.handler import handler\n"
+        "class Ctx: function_name='f'; memory_limit_in_mb=1024; aws_request_id='r';"
+        " invoked_function_arn='arn:aws:lambda:us-east-1:1:function:f'\n"
+        "event = json.loads(open(sys.argv[1]).read())\n"
+        "for _ in range(3):\n"
+        "    body = json.loads(handler(event, Ctx())['body'])\n"
+        "    kept = [json.loads(l)['decision_id'] for p in pathlib.Path(sys.argv[2]).rglob('*.jsonl') for l in open(p)]\n"
+        "    print(json.dumps({'id': body['decision_id'], 'kept': kept}))\n"
+    )
+    env = {"MODEL_URI": str(bundle_dir), "DECISION_RECORDS": "best-effort", "DECISION_SINK": str(sink)}
+    out = _fresh_interpreter(script, env, str(sink))
+    runs = [json.loads(line) for line in out.strip().splitlines() if line.startswith('{"id"')]
+    assert len(runs) == 3
+    for i, run in enumerate(runs):  # after each invocation, every answer so far is on disk
+        assert run["kept"] == [r["id"] for r in runs[: i + 1]]
