@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from lambda_app.core.approval import INDEX, ApprovalIndex
+from lambda_app.core.approval import INDEX, ApprovalIndex, index_value
 from lambda_app.core.features import DERIVED
 from lambda_app.core.schema import CATEGORICAL, FEATURES
 
@@ -40,18 +40,4 @@ def feature_columns(applicants: Sequence[Mapping[str, Any]], index: ApprovalInde
 
 def index_column(index: ApprovalIndex, columns: Mapping[str, np.ndarray]) -> np.ndarray:
     """approval.index_value, for columns (see the module's note on exactness)."""
-    total: Any = index.intercept
-    for term in index.terms:
-        value = columns[term.feature]
-        if term.transform == "is":
-            x = 1.0 * (value == term.level)
-        else:
-            x = value
-            if term.lower is not None:
-                x = np.maximum(x, term.lower)
-            if term.upper is not None:
-                x = np.minimum(x, term.upper)
-            if term.transform == "log":
-                x = np.log(x)
-        total = total + term.weight * x
-    return np.asarray(total, dtype=np.float64)
+    return np.asarray(index_value(index, columns), dtype=np.float64)
