@@ -40,7 +40,8 @@ def handler_module(bundle_dir: Path) -> ModuleType:
 
 def _body(response: dict[str, object]) -> dict[str, object]:
     raw = str(response["body"])
-    return json.loads(base64.b64decode(raw) if response.get("isBase64Encoded") else raw)
+    body: dict[str, object] = json.loads(base64.b64decode(raw) if response.get("isBase64Encoded") else raw)
+    return body
 
 
 @pytest.mark.parametrize("event_file", ["http_api_v2_score.json", "rest_api_v1_score.json"])
@@ -64,7 +65,7 @@ def test_event_with_bad_field_gets_422(handler_module: ModuleType, applicant: di
 
 
 def _get(path: str, stage_event: str = "rest_api_v1_score.json") -> dict[str, Any]:
-    event = json.loads((EVENTS / stage_event).read_text())
+    event: dict[str, Any] = json.loads((EVENTS / stage_event).read_text())
     event.update(path=path, httpMethod="GET", body=None, isBase64Encoded=False)
     event["requestContext"] = {**event["requestContext"], "path": f"/prod{path}", "httpMethod": "GET"}
     return event

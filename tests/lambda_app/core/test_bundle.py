@@ -30,7 +30,8 @@ def test_manifest_describes_the_model(scorer: Scorer) -> None:
 def test_reloaded_bundle_scores_like_the_model_in_memory(bundle_dir: Path, synthetic_csv: Path) -> None:
     data = read_applicants(synthetic_csv).frame
     in_memory = predict(fit(data, FAST), data)  # seeded: the same fit as the bundle's
-    loaded = Scorer.load(bundle_dir).score(data.drop(columns=["RiskScore"]).to_dict("records"))
+    records = [{str(k): v for k, v in r.items()} for r in data.drop(columns=["RiskScore"]).to_dict("records")]
+    loaded = Scorer.load(bundle_dir).score(records)
     lo, hi = Scorer.load(bundle_dir).manifest.score_range
     assert loaded == pytest.approx(np.clip(in_memory, lo, hi), abs=1e-4)
 

@@ -17,7 +17,7 @@ from training import synth
 @pytest.fixture(scope="module")
 def people() -> list[dict[str, Any]]:
     frame = synth.generate(400, seed=3)
-    rows = [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in frame.to_dict("records")]
+    rows = [{str(k): (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in frame.to_dict("records")]
     # and the edges: zero incomes and balances (floored denominators), the extremes of every range
     edge = dict(rows[0], AnnualIncome=0, TotalLiabilities=0, TotalAssets=0, MonthlyLoanPayment=0.0)
     top = dict(rows[1], AnnualIncome=1_000_000_000, LoanAmount=1_000_000_000, TotalDebtToIncomeRatio=100.0)

@@ -14,7 +14,7 @@ MONEY = ("AnnualIncome", "SavingsAccountBalance", "CheckingAccountBalance", "Tot
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in frame.to_dict("records")]
+    return [{str(k): (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in frame.to_dict("records")]
 
 
 def test_scalar_and_column_computations_agree() -> None:

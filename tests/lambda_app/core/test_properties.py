@@ -39,7 +39,7 @@ def applicants() -> st.SearchStrategy[dict[str, Any]]:
 
 
 def invalid_value(spec: FieldSpec) -> st.SearchStrategy[Any]:
-    wrong_type = st.sampled_from([None, "12", [], {}, True])
+    wrong_type: st.SearchStrategy[Any] = st.sampled_from([None, "12", [], {}, True])
     if spec.kind == "category":
         return st.one_of(wrong_type, st.integers(), st.text().filter(lambda s: s not in spec.choices))
     below = st.just(spec.minimum - 1) if spec.minimum is not None else st.nothing()

@@ -56,7 +56,7 @@ def test_an_applicant_with_nothing_scores_and_explains(scorer: Scorer, applicant
 def _varied(applicant: dict[str, object], n: int) -> list[dict[str, object]]:
     frame = generate(n, seed=11)
     return [
-        {**applicant, **{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()}}
+        {**applicant, **{str(k): (v.item() if hasattr(v, "item") else v) for k, v in r.items()}}
         for r in frame[list(FEATURES)].to_dict("records")
     ]
 

@@ -167,7 +167,11 @@ def test_slow_sink_never_holds_up_best_effort_scoring(
     recorder.start_flusher(0.001)
     recorder.submit(records[:1])
     assert sink.entered.wait(10)  # the flusher is now stuck inside the sink
-    requests = in_thread(lambda: [recorder.submit([r]) for r in records[1:]])
+    def submit_the_rest() -> None:
+        for r in records[1:]:
+            recorder.submit([r])
+
+    requests = in_thread(submit_the_rest)
     requests.join(10)
     assert not requests.is_alive(), "submit waited for a blocked sink"
     sink.release.set()

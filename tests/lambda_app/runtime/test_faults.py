@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 
 from lambda_app.core.bundle import MANIFEST
 from lambda_app.core.schema import EXAMPLE_APPLICANT
@@ -55,7 +56,7 @@ def _tamper_model(b: Path) -> None:
     (b / "model.cbm").write_bytes(bytes(data))
 
 
-FAULTS: dict[str, tuple[Callable[[Path], None], str]] = {
+FAULTS: dict[str, tuple[Callable[[Path], object], str]] = {
     "missing bundle": (lambda b: shutil.rmtree(b), "manifest.json is missing"),
     "missing model file": (lambda b: (b / "model.cbm").unlink(), "has no model.cbm"),
     "truncated model file": (_truncate_model, "does not match the checksum"),
@@ -114,7 +115,7 @@ def test_s3_bundle_that_does_not_exist_stops_start_up(
     def no_server(*args: object, **kwargs: object) -> None:
         raise AssertionError("uvicorn was started on a bundle that does not exist")
 
-    monkeypatch.setattr(entry.uvicorn, "run", no_server)
+    monkeypatch.setattr(uvicorn, "run", no_server)
     monkeypatch.setenv("MODEL_URI", uri)
     monkeypatch.setenv("MODEL_CACHE_DIR", str(tmp_path / "cache"))
     get_settings.cache_clear()
