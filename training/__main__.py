@@ -14,8 +14,9 @@ from lambda_app.core.scoring import Scorer
 from training import synth
 from training.dataset import DataError, read_applicants
 from training.metrics import regression_metrics
+from training.pipeline import ConfigError, TrainConfig
 from training.publish import PublishError, publish
-from training.train import ConfigError, TrainConfig, train_bundle
+from training.train import train_bundle
 
 
 def _parser(prog: str) -> Parser:

@@ -11,8 +11,8 @@ from lambda_app.core.approval import INDEX
 from lambda_app.core.bundle import Manifest
 from lambda_app.core.features import DERIVED_BY_NAME
 from lambda_app.core.schema import SPECS
-from training.errors import ErrorAnalysis, Slice
 from training.fairness import FOUR_FIFTHS, SMD_FLAG, GroupFigures, findings
+from training.residuals import ErrorAnalysis, Slice
 
 MODEL_CARD = "model_card.md"
 # The model this one replaces, as published: measured on 4,000 applicants it had not seen.

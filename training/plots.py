@@ -16,7 +16,7 @@ from matplotlib.colors import LogNorm
 from matplotlib.patches import Patch
 
 from lambda_app.core.schema import SPECS
-from training.errors import ranges
+from training.residuals import ranges
 
 PREDICTED_VS_ACTUAL = "predicted_vs_actual.png"
 RESIDUALS_BY_SCORE = "residuals_by_score.png"

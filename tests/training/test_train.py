@@ -17,8 +17,9 @@ from tests.conftest import FAST
 from training.__main__ import main
 from training.dataset import read_applicants
 from training.model_card import MODEL_CARD
+from training.pipeline import TrainConfig
 from training.synth import generate
-from training.train import TrainConfig, bands_from, cross_validated, train_bundle
+from training.train import bands_from, cross_validated, train_bundle
 
 CHEAP = ["--cv", "2", "--iterations", "150", "--no-compare-exclusion"]
 

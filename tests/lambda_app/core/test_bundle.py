@@ -11,7 +11,7 @@ from lambda_app.core.schema import FEATURES
 from lambda_app.core.scoring import Scorer
 from tests.conftest import FAST
 from training.dataset import read_applicants
-from training.train import fit, predict
+from training.pipeline import fit, predict
 
 
 def _copy(bundle_dir: Path, tmp_path: Path) -> Path:
