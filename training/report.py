@@ -40,7 +40,7 @@ def write_report(
     importance = field_importance(fitted, frame, seed=int(manifest.params.get("seed", 0)))
     files = {
         "predicted_vs_actual": plots.predicted_vs_actual(
-            y, scores, manifest.metrics["holdout"], out / plots.PREDICTED_VS_ACTUAL
+            y, scores, manifest.metrics.holdout, out / plots.PREDICTED_VS_ACTUAL
         ).name,
         "residuals_by_score": plots.residuals_by_score(
             y,

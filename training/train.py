@@ -24,6 +24,7 @@ import pandas as pd
 from catboost import CatBoostRegressor
 
 from lambda_app.core.bundle import MODEL_FILE, Band, Manifest, file_sha256, schema_sha256, write_manifest
+from lambda_app.core.model_metrics import CrossValidation, ExclusionComparison, Holdout, Metrics, Regression
 from lambda_app.core.schema import FIELDS, PROTECTED, TARGET, Applicant
 from training.approval import approval_labels, auc
 from training.cv import CVResult, FoldPrediction, cross_validate, paired_difference
@@ -53,7 +54,7 @@ def index_out_of_fold(frame: pd.DataFrame, result: CVResult) -> dict[str, Any]:
     return {"auc_out_of_fold": round(auc(labels[known], result.approval_index[known]), 5)}
 
 
-def exclusion_comparison(frame: pd.DataFrame, config: TrainConfig, result: CVResult) -> dict[str, Any]:
+def exclusion_comparison(frame: pd.DataFrame, config: TrainConfig, result: CVResult) -> ExclusionComparison:
     """What leaving out the protected fields costs, on the same folds: a model trained
     with exclusions is compared with the full recipe, a full one with the recipe
     without the protected fields."""
@@ -72,7 +73,7 @@ def exclusion_comparison(frame: pd.DataFrame, config: TrainConfig, result: CVRes
         out[f"{name}_with"] = {k: with_them[name][k] for k in ("mean", "std")}
         out[f"{name}_without"] = {k: without[name][k] for k in ("mean", "std")}
         out[f"{name}_difference"] = fold_cost[name]
-    return out
+    return ExclusionComparison.model_validate(out)
 
 
 def bands_from(scores: np.ndarray) -> list[Band]:
@@ -143,15 +144,14 @@ def train_bundle(data: Dataset, out: Path, config: TrainConfig = TrainConfig()) 
     sha = save_model(model, out)
     out_of_fold = result.predictions
     now = datetime.now(UTC)
-    metrics: dict[str, Any] = {
-        "cv": result.summary(),
+    metrics = Metrics(
+        cv=CrossValidation.model_validate(result.summary()),
         # Every row scored by a model that never saw it: the hold-out estimate.
-        "holdout": {**regression_metrics(frame[TARGET], out_of_fold), "method": f"{config.cv}-fold out-of-fold"},
-        "train_fit": regression_metrics(frame[TARGET], predict(fitted, frame)),
-        "approval_index": {**fitted.index.status, **index_out_of_fold(frame, result)},
-    }
-    if comparison is not None:
-        metrics["exclusion_comparison"] = comparison
+        holdout=Holdout(**regression_metrics(frame[TARGET], out_of_fold), method=f"{config.cv}-fold out-of-fold"),
+        train_fit=Regression(**regression_metrics(frame[TARGET], predict(fitted, frame))),
+        approval_index=fitted.index.status.model_copy(update=index_out_of_fold(frame, result)),
+        exclusion_comparison=comparison,
+    )
     manifest = Manifest(
         version=f"{now:%Y%m%d}-{sha[:10]}",
         created_at=now.isoformat(timespec="seconds"),
