@@ -13,7 +13,8 @@ from lambda_app.core.scoring import Scorer
 from tests.lambda_app.servers import ROOT, running
 from training import synth
 from training.dataset import read_applicants
-from training.train import TrainConfig, train_bundle
+from training.pipeline import TrainConfig
+from training.train import train_bundle
 
 SHARED_DATA = ROOT.parent / "shared" / "data" / "loan_train.csv"
 # Cheap settings: 2 folds, few trees. The pipeline is the production one (approval index,

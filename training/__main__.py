@@ -14,8 +14,9 @@ from lambda_app.core.scoring import Scorer
 from training import synth
 from training.dataset import DataError, read_applicants
 from training.metrics import regression_metrics
+from training.pipeline import ConfigError, TrainConfig
 from training.publish import PublishError, publish
-from training.train import ConfigError, TrainConfig, train_bundle
+from training.train import train_bundle
 
 
 def _parser(prog: str) -> Parser:
@@ -76,9 +77,9 @@ def main(argv: list[str] | None = None, prog: str = "python -m training") -> int
                         "version": manifest.version,
                         "out": str(args.out),
                         "data": manifest.data.source,
-                        "cv": {k: v for k, v in manifest.metrics["cv"].items() if k != "folds"},
-                        "holdout": manifest.metrics["holdout"],
-                        "approval_index": manifest.metrics["approval_index"]["status"],
+                        "cv": manifest.metrics.cv.model_dump(exclude={"folds"}),
+                        "holdout": manifest.metrics.holdout.model_dump(),
+                        "approval_index": manifest.metrics.approval_index.status,
                         "seconds": round(time.perf_counter() - start, 1),
                     },
                     indent=2,

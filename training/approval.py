@@ -31,6 +31,7 @@ from scipy.stats import rankdata
 
 from lambda_app.core.approval import ApprovalIndex, Term, index_value, term_input
 from lambda_app.core.features import derived_columns, with_derived
+from lambda_app.core.model_metrics import ApprovalIndexStatus
 from lambda_app.core.schema import CATEGORICAL, FEATURES, SPECS
 from training.monotone import index_weight_sign
 
@@ -125,7 +126,7 @@ def candidates(exclude: Iterable[str] = ()) -> list[Candidate]:
 @dataclass(frozen=True)
 class IndexFit:
     index: ApprovalIndex | None
-    status: dict[str, Any]  # {"status": "fitted" | "skipped", ...}: goes into the manifest's metrics
+    status: ApprovalIndexStatus  # goes into the manifest's metrics
 
 
 def fit_index(frame: pd.DataFrame, target: Any, exclude: Iterable[str] = (), monotone: bool = True) -> IndexFit:
@@ -137,7 +138,7 @@ def fit_index(frame: pd.DataFrame, target: Any, exclude: Iterable[str] = (), mon
     if reason is None and not terms:
         reason = "no input is left for it after the exclusions"
     if reason is not None:
-        return IndexFit(None, {"status": "skipped", "reason": reason, **summary})
+        return IndexFit(None, ApprovalIndexStatus(status="skipped", reason=reason, **summary))
 
     labels = approval_labels(target)
     keep = labels >= 0
@@ -153,16 +154,16 @@ def fit_index(frame: pd.DataFrame, target: Any, exclude: Iterable[str] = (), mon
     ]
     index = ApprovalIndex(intercept=float(intercept), terms=fitted_terms)
     scores = np.asarray(index_value(index, values), dtype=float)
-    status = {
-        "status": "fitted",
+    status = ApprovalIndexStatus(
+        status="fitted",
         **summary,
-        "terms": len(fitted_terms),
-        "C": C,
-        "sign_constrained": monotone,
-        "converged": converged,
-        "auc_in_sample": round(auc(labels[keep], scores), 5),
-    }
-    return IndexFit(index.model_copy(update={"fit": status}), status)
+        terms=len(fitted_terms),
+        C=C,
+        sign_constrained=monotone,
+        converged=converged,
+        auc_in_sample=round(auc(labels[keep], scores), 5),
+    )
+    return IndexFit(index.model_copy(update={"fit": status.model_dump(exclude_none=True)}), status)
 
 
 def _usable_terms(values: pd.DataFrame, options: Sequence[Candidate]) -> list[Term]:

@@ -11,7 +11,7 @@ from catboost import Pool
 from lambda_app.core.attribution import field_contributions
 from lambda_app.core.features import categorical_indices, feature_values
 from lambda_app.core.schema import FEATURES
-from training.train import Fitted
+from training.pipeline import Fitted
 
 SAMPLE_ROWS = 2000  # SHAP on every row adds seconds and changes no ranking
 

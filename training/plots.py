@@ -15,8 +15,9 @@ import numpy as np
 from matplotlib.colors import LogNorm
 from matplotlib.patches import Patch
 
+from lambda_app.core.model_metrics import Regression
 from lambda_app.core.schema import SPECS
-from training.errors import ranges
+from training.residuals import ranges
 
 PREDICTED_VS_ACTUAL = "predicted_vs_actual.png"
 RESIDUALS_BY_SCORE = "residuals_by_score.png"
@@ -37,7 +38,7 @@ def _save(fig: Any, path: Path, rect: tuple[float, float, float, float] = (0, 0,
     return path
 
 
-def predicted_vs_actual(actual: Any, predicted: Any, metrics: Mapping[str, float], path: Path) -> Path:
+def predicted_vs_actual(actual: Any, predicted: Any, metrics: Regression, path: Path) -> Path:
     y = np.asarray(actual, dtype=float)
     p = np.asarray(predicted, dtype=float)
     fig, ax = plt.subplots(figsize=(7, 6.2))
@@ -55,7 +56,7 @@ def predicted_vs_actual(actual: Any, predicted: Any, metrics: Mapping[str, float
     ax.set_ylabel("predicted risk score (out-of-fold)")
     ax.set_title(
         f"Predicted vs actual, applicants unseen by the model\n"
-        f"R\u00b2 {metrics['r2']:.3f}   MAE {metrics['mae']:.2f}   RMSE {metrics['rmse']:.2f}   ({int(metrics['rows']):,} rows)"
+        f"R\u00b2 {metrics.r2:.3f}   MAE {metrics.mae:.2f}   RMSE {metrics.rmse:.2f}   ({metrics.rows:,} rows)"
     )
     ax.legend(loc="upper left", frameon=True)
     ax.grid(alpha=0.3)

@@ -14,11 +14,11 @@ from lambda_app.core.schema import SPECS, TARGET
 from training import plots
 from training.approval import approval_labels
 from training.cv import CVResult
-from training.errors import analyse, score_edges
 from training.fairness import AGE_BANDS, age_bands, group_figures
 from training.importance import field_importance
 from training.model_card import MODEL_CARD, CardFacts, render
-from training.train import Fitted
+from training.pipeline import Fitted
+from training.residuals import analyse, score_edges
 
 
 def write_report(
@@ -40,7 +40,7 @@ def write_report(
     importance = field_importance(fitted, frame, seed=int(manifest.params.get("seed", 0)))
     files = {
         "predicted_vs_actual": plots.predicted_vs_actual(
-            y, scores, manifest.metrics["holdout"], out / plots.PREDICTED_VS_ACTUAL
+            y, scores, manifest.metrics.holdout, out / plots.PREDICTED_VS_ACTUAL
         ).name,
         "residuals_by_score": plots.residuals_by_score(
             y,

@@ -1,8 +1,8 @@
 """Fitting, evaluating and writing a model bundle.
 
-The pipeline has two fitted stages, both fitted on training rows only: the approval
-index (training/approval.py), then CatBoost on the applicant fields, the derived ratios
-and the index. Cross-validation refits both inside every fold; its out-of-fold scores
+The pipeline (training/pipeline.py) has two fitted stages, both fitted on training rows
+only: the approval index (training/approval.py), then CatBoost on the applicant fields,
+the derived ratios and the index. Cross-validation refits both inside every fold; its out-of-fold scores
 give the hold-out metrics, the bands and the report, and one final fit on every row
 gives the served model.
 """
@@ -13,7 +13,7 @@ import platform
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,104 +22,19 @@ import catboost
 import numpy as np
 import pandas as pd
 from catboost import CatBoostRegressor
-from threadpoolctl import threadpool_limits
 
-from lambda_app.core.approval import INDEX
 from lambda_app.core.bundle import MODEL_FILE, Band, Manifest, file_sha256, schema_sha256, write_manifest
-from lambda_app.core.features import add_derived, categorical_indices, model_columns
-from lambda_app.core.schema import FEATURES, FIELDS, PROTECTED, TARGET, Applicant
-from training.approval import IndexFit, approval_labels, auc, fit_index
+from lambda_app.core.model_metrics import CrossValidation, ExclusionComparison, Holdout, Metrics, Regression
+from lambda_app.core.schema import FIELDS, PROTECTED, TARGET, Applicant
+from training.approval import approval_labels, auc
 from training.cv import CVResult, FoldPrediction, cross_validate, paired_difference
 from training.dataset import Dataset
 from training.metrics import regression_metrics
 from training.monotone import catboost_constraints
+from training.pipeline import TrainConfig, fit, index_of, predict
 
 BAND_NAMES = ("low", "medium", "high", "very high")
 BAND_QUANTILES = (0.50, 0.80, 0.95)  # share of applicants below each cut
-
-
-class ConfigError(ValueError):
-    """Training settings that cannot work; the message says which."""
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    seed: int = 42
-    cv: int = 5  # folds; their out-of-fold predictions are the hold-out estimate
-    exclude: tuple[str, ...] = ()  # fields the model (index included) must not use
-    monotone: bool = True  # the domain's monotone constraints (training/monotone.py)
-    # Also cross-validate with/without the protected fields on the same folds, so every card says
-    # what excluding them costs; it doubles the cross-validation time, which the budget allows.
-    compare_exclusion: bool = True
-    report: bool = True  # model card and plots next to the bundle
-    params: dict[str, Any] = field(
-        default_factory=lambda: {
-            # Shallow trees: under the monotone constraints depth 3 cross-validated best
-            # (depth 3/4/5/6: R2 0.823/0.821/0.820/0.820) and trains fastest.
-            "iterations": 1000,
-            "learning_rate": 0.15,
-            "depth": 3,
-            "loss_function": "RMSE",
-            # Every categorical field has at most 5 levels: one-hot splits are as accurate
-            # here as CatBoost's target statistics and faster to train.
-            "one_hot_max_size": 5,
-        }
-    )
-
-    def catboost_params(self, columns: list[str]) -> dict[str, Any]:
-        params = {
-            **self.params,
-            "random_seed": self.seed,
-            "cat_features": categorical_indices(columns),
-            "thread_count": -1,
-            "allow_writing_files": False,
-            "verbose": False,
-        }
-        if self.monotone:
-            params["monotone_constraints"] = catboost_constraints(columns)
-        return params
-
-    def check(self) -> None:
-        unknown = sorted(set(self.exclude) - set(FEATURES))
-        if unknown:
-            raise ConfigError(f"cannot exclude unknown field(s) {', '.join(unknown)}; fields: {', '.join(FEATURES)}")
-        if self.cv < 2:
-            raise ConfigError(f"--cv needs at least 2 folds (got {self.cv})")
-
-
-@dataclass(frozen=True)
-class Fitted:
-    model: CatBoostRegressor
-    index: IndexFit
-
-
-def fit(frame: pd.DataFrame, config: TrainConfig) -> Fitted:
-    """Both stages on these rows only."""
-    # One BLAS thread: the regression is small, and threads fighting CatBoost's (and other
-    # jobs') for the cores made it far slower; it also keeps its sums in a fixed order.
-    with threadpool_limits(limits=1, user_api="blas"):
-        index = fit_index(frame[list(FEATURES)], frame[TARGET], config.exclude, config.monotone)
-    columns = model_columns(config.exclude, approval_index=index.index is not None)
-    model = CatBoostRegressor(**config.catboost_params(columns))
-    inputs = add_derived(frame, columns, index.index)
-    target = frame[TARGET].to_numpy(dtype=float)
-    model.fit(inputs, target)
-    # Under monotone constraints CatBoost's fit comes out biased (about 0.4 points too low on
-    # its own training rows on the shared data); shifting the model's bias by the mean residual
-    # fixes it, keeps every constraint (a constant) and keeps SHAP additive (it is the baseline).
-    scale, bias = model.get_scale_and_bias()
-    model.set_scale_and_bias(scale, bias + float(np.mean(target - model.predict(inputs))))
-    return Fitted(model, index)
-
-
-def predict(fitted: Fitted, frame: pd.DataFrame) -> np.ndarray:
-    return np.asarray(fitted.model.predict(add_derived(frame, list(fitted.model.feature_names_), fitted.index.index)))
-
-
-def index_of(fitted: Fitted, frame: pd.DataFrame) -> np.ndarray | None:
-    if fitted.index.index is None:
-        return None
-    return np.asarray(add_derived(frame, [INDEX], fitted.index.index)[INDEX], dtype=float)
 
 
 def cross_validated(frame: pd.DataFrame, config: TrainConfig) -> CVResult:
@@ -139,7 +54,7 @@ def index_out_of_fold(frame: pd.DataFrame, result: CVResult) -> dict[str, Any]:
     return {"auc_out_of_fold": round(auc(labels[known], result.approval_index[known]), 5)}
 
 
-def exclusion_comparison(frame: pd.DataFrame, config: TrainConfig, result: CVResult) -> dict[str, Any]:
+def exclusion_comparison(frame: pd.DataFrame, config: TrainConfig, result: CVResult) -> ExclusionComparison:
     """What leaving out the protected fields costs, on the same folds: a model trained
     with exclusions is compared with the full recipe, a full one with the recipe
     without the protected fields."""
@@ -158,7 +73,7 @@ def exclusion_comparison(frame: pd.DataFrame, config: TrainConfig, result: CVRes
         out[f"{name}_with"] = {k: with_them[name][k] for k in ("mean", "std")}
         out[f"{name}_without"] = {k: without[name][k] for k in ("mean", "std")}
         out[f"{name}_difference"] = fold_cost[name]
-    return out
+    return ExclusionComparison.model_validate(out)
 
 
 def bands_from(scores: np.ndarray) -> list[Band]:
@@ -229,15 +144,14 @@ def train_bundle(data: Dataset, out: Path, config: TrainConfig = TrainConfig()) 
     sha = save_model(model, out)
     out_of_fold = result.predictions
     now = datetime.now(UTC)
-    metrics: dict[str, Any] = {
-        "cv": result.summary(),
+    metrics = Metrics(
+        cv=CrossValidation.model_validate(result.summary()),
         # Every row scored by a model that never saw it: the hold-out estimate.
-        "holdout": {**regression_metrics(frame[TARGET], out_of_fold), "method": f"{config.cv}-fold out-of-fold"},
-        "train_fit": regression_metrics(frame[TARGET], predict(fitted, frame)),
-        "approval_index": {**fitted.index.status, **index_out_of_fold(frame, result)},
-    }
-    if comparison is not None:
-        metrics["exclusion_comparison"] = comparison
+        holdout=Holdout(**regression_metrics(frame[TARGET], out_of_fold), method=f"{config.cv}-fold out-of-fold"),
+        train_fit=Regression(**regression_metrics(frame[TARGET], predict(fitted, frame))),
+        approval_index=fitted.index.status.model_copy(update=index_out_of_fold(frame, result)),
+        exclusion_comparison=comparison,
+    )
     manifest = Manifest(
         version=f"{now:%Y%m%d}-{sha[:10]}",
         created_at=now.isoformat(timespec="seconds"),

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lambda_app.core.bundle import Band, DataInfo
 from lambda_app.core.explanation import Explanation, Reason
+from lambda_app.core.model_metrics import Metrics
 
 
 class ReasonOut(BaseModel):
@@ -94,7 +95,7 @@ class ModelOut(BaseModel):
     trained_at: str
     target: str
     data: DataInfo
-    metrics: dict[str, Any]
+    metrics: Metrics
     bands: list[Band]
     score_range: tuple[float, float]
     excluded_features: list[str]

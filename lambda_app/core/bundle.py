@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from lambda_app.core.approval import ApprovalIndex
+from lambda_app.core.model_metrics import Metrics
 from lambda_app.core.schema import Applicant
 
 MANIFEST = "manifest.json"
@@ -53,10 +54,10 @@ class Manifest(BaseModel):
     categorical_features: list[str]
     excluded_features: list[str] = []
     # The fitted approval index (lambda_app.core.approval) when the model uses one; None when the
-    # training data had no approval structure (metrics["approval_index"] says why).
+    # training data had no approval structure (metrics.approval_index says why).
     approval_index: ApprovalIndex | None = None
     data: DataInfo
-    metrics: dict[str, Any]
+    metrics: Metrics
     params: dict[str, Any] = {}
     bands: list[Band] = []
     score_range: tuple[float, float]

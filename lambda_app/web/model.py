@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, Res
 
 from lambda_app.api.dependencies import get_app_settings, get_service
 from lambda_app.core.bundle import BundleError
+from lambda_app.core.model_metrics import titles
 from lambda_app.core.model_source import local_path
 from lambda_app.core.text import number
 from lambda_app.service import ScoringService
@@ -78,36 +79,13 @@ def model_plots(directory: Path | None) -> tuple[list[Plot], bool]:
     return [Plot(n, captions.get(n) or caption_from_name(n)) for n in order], has_card
 
 
-METRIC_NAMES = {
-    "r2": "R\u00b2 (share of score variance explained)",
-    "mae": "Mean absolute error (score points)",
-    "rmse": "Root mean squared error (score points)",
-    "rows": "Rows",
-    "holdout": "Hold-out set (not trained on)",
-    "holdout_share": "Share of data held out",
-    "train_fit": "Training data (fit)",
-    # training/train.py: cross-validation, the approval index, the cost of excluding fields
-    "cv": "Cross-validation (mean \u00b1 std over folds)",
-    "folds": "Folds",
-    "method": "Method",
-    "approval_index": "Approval index",
-    "auc_in_sample": "AUC on its training rows",
-    "auc_out_of_fold": "AUC on unseen applicants",
-    "exclusion_comparison": "Cost of excluding fields (same folds)",
-    "r2_with": "R\u00b2 with them",
-    "r2_without": "R\u00b2 without them",
-    "r2_difference": "R\u00b2 difference (without - with)",
-    "mae_with": "MAE with them",
-    "mae_without": "MAE without them",
-    "mae_difference": "MAE difference (without - with)",
-    "rmse_with": "RMSE with them",
-    "rmse_without": "RMSE without them",
-    "rmse_difference": "RMSE difference (without - with)",
-}
+# The label of every metric key: the titles of the manifest's metric models.
+METRIC_NAMES = titles()
 
 
 def metric_groups(metrics: Mapping[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
-    """Metrics as titled groups of (name, value) rows; top-level scalars form the first group."""
+    """Metrics (as `Metrics.shown()` gives them) as titled groups of (name, value) rows; top-level
+    scalars form the first group. Keys without a title keep their name, so nothing is hidden."""
     general = [(METRIC_NAMES.get(k, k), metric_text(v)) for k, v in metrics.items() if not isinstance(v, Mapping)]
     groups = [("General", general)] if general else []
     for key, value in metrics.items():
@@ -133,7 +111,7 @@ def ui_model(request: Request, service: ServiceDep, settings: SettingsDep) -> HT
     context = {
         "manifest": service.scorer.manifest,
         "challenger": service.challenger.manifest if service.challenger else None,
-        "metrics": metric_groups(service.scorer.manifest.metrics),
+        "metrics": metric_groups(service.scorer.manifest.metrics.shown()),
         "bands": band_views(service.scorer),
         "plots": plots,
         "has_card": has_card,

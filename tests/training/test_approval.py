@@ -33,7 +33,7 @@ def test_a_continuous_target_has_no_approval_structure() -> None:
 def test_the_demo_data_has_the_structure_and_the_index_recovers_it() -> None:
     train, test = generate(3000, seed=1), generate(2000, seed=2)
     fitted = fit_index(train[list(FEATURES)], train[TARGET])
-    assert fitted.index is not None and fitted.status["status"] == "fitted" and fitted.status["converged"]
+    assert fitted.index is not None and fitted.status.status == "fitted" and fitted.status.converged
     labels = approval_labels(test[TARGET])
     known = labels >= 0
     scores = np.asarray(index_value(fitted.index, with_derived(test[known])), dtype=float)
@@ -44,7 +44,7 @@ def test_data_without_the_structure_skips_the_stage() -> None:
     frame = generate(500, seed=3)
     noisy = frame[TARGET] + np.random.default_rng(1).uniform(0.01, 0.09, len(frame))
     fitted = fit_index(frame[list(FEATURES)], noisy)
-    assert fitted.index is None and fitted.status["status"] == "skipped" and fitted.status["reason"]
+    assert fitted.index is None and fitted.status.status == "skipped" and fitted.status.reason
 
 
 def test_excluded_fields_take_no_part_in_the_index() -> None:
@@ -56,7 +56,7 @@ def test_excluded_fields_take_no_part_in_the_index() -> None:
     assert used and not used & set(excluded)
     assert not {c.feature for c in candidates(excluded)} & {"AnnualIncome", "LoanToIncome", "MaritalStatus"}
     nothing = fit_index(frame[list(FEATURES)], frame[TARGET], exclude=FEATURES)
-    assert nothing.index is None and "exclusions" in nothing.status["reason"]
+    assert nothing.index is None and nothing.status.reason is not None and "exclusions" in nothing.status.reason
 
 
 def test_monotone_fields_keep_their_sign_in_the_index() -> None:

@@ -17,8 +17,9 @@ from tests.conftest import FAST
 from training.__main__ import main
 from training.dataset import read_applicants
 from training.model_card import MODEL_CARD
+from training.pipeline import TrainConfig
 from training.synth import generate
-from training.train import TrainConfig, bands_from, cross_validated, train_bundle
+from training.train import bands_from, cross_validated, train_bundle
 
 CHEAP = ["--cv", "2", "--iterations", "150", "--no-compare-exclusion"]
 
@@ -67,8 +68,8 @@ def test_manifest_records_settings_index_and_out_of_fold_bands(scorer: Scorer) -
     assert m.params["cv_folds"] == FAST.cv and m.params["seed"] == FAST.seed
     assert m.params["monotone_constraints"][INDEX] == -1 and m.params["monotone_constraints"]["CreditScore"] == -1
     assert m.approval_index is not None and m.approval_index.terms and m.approval_index.fit["status"] == "fitted"
-    assert set(m.metrics["cv"]) == {"folds", "r2", "mae", "rmse"} and m.metrics["cv"]["r2"]["std"] >= 0
-    assert m.metrics["approval_index"]["auc_out_of_fold"] > 0.8
+    assert set(m.metrics.cv.model_dump()) == {"folds", "r2", "mae", "rmse"} and m.metrics.cv.r2.std >= 0
+    assert m.metrics.approval_index.auc_out_of_fold is not None and m.metrics.approval_index.auc_out_of_fold > 0.8
     assert m.code_version != "unknown"
 
 
@@ -86,11 +87,11 @@ def test_excluded_fields_are_out_of_the_model_and_the_index_yet_served(
     assert not {"MaritalStatus", "Age"} & set(manifest.features) and INDEX in manifest.features
     assert manifest.approval_index is not None
     assert not {"MaritalStatus", "Age"} & {f for t in manifest.approval_index.terms for f in sources(t.feature)}
-    comparison = manifest.metrics["exclusion_comparison"]
-    assert comparison["excluded"] == ["MaritalStatus", "Age"]
-    assert comparison["r2_without"]["mean"] == manifest.metrics["cv"]["r2"]["mean"]
-    assert comparison["r2_difference"]["mean"] == pytest.approx(
-        comparison["r2_without"]["mean"] - comparison["r2_with"]["mean"], abs=1e-4
+    comparison = manifest.metrics.exclusion_comparison
+    assert comparison is not None and comparison.excluded == ["MaritalStatus", "Age"]
+    assert comparison.r2_without.mean == manifest.metrics.cv.r2.mean
+    assert comparison.r2_difference.mean == pytest.approx(
+        comparison.r2_without.mean - comparison.r2_with.mean, abs=1e-4
     )
     scorer = Scorer.load(tmp_path)  # the API still takes the full applicant
     [e] = scorer.explain([applicant], top=28)
@@ -106,12 +107,12 @@ def test_shared_data_reaches_the_quality_floor(shared_data: Path, tmp_path: Path
     # The default settings; only the exclusion comparison (a second recipe, not this model) is skipped.
     manifest = train_bundle(read_applicants(shared_data), tmp_path, TrainConfig(compare_exclusion=False))
     seconds = time.perf_counter() - start
-    cv, oof = manifest.metrics["cv"], manifest.metrics["holdout"]
-    assert cv["r2"]["mean"] >= 0.815 and cv["mae"]["mean"] <= 2.75, cv
-    assert oof["r2"] >= 0.815 and oof["mae"] <= 2.75, oof
-    assert manifest.metrics["approval_index"]["status"] == "fitted"
+    cv, oof = manifest.metrics.cv, manifest.metrics.holdout
+    assert cv.r2.mean >= 0.815 and cv.mae.mean <= 2.75, cv
+    assert oof.r2 >= 0.815 and oof.mae <= 2.75, oof
+    assert manifest.metrics.approval_index.status == "fitted"
     assert (tmp_path / MODEL_CARD).is_file()
-    print(f"trained on the shared data in {seconds:.0f} s: CV R2 {cv['r2']['mean']:.4f} ± {cv['r2']['std']:.4f}")
+    print(f"trained on the shared data in {seconds:.0f} s: CV R2 {cv.r2.mean:.4f} ± {cv.r2.std:.4f}")
 
 
 def _against_the_domain(rows: int) -> pd.DataFrame:

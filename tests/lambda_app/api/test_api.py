@@ -194,7 +194,7 @@ def test_model_metadata(client: TestClient, scorer: Scorer) -> None:
     body = client.get("/v1/model").json()
     assert body["version"] == scorer.version
     assert body["data"]["rows"] == scorer.manifest.data.rows
-    assert body["metrics"]["holdout"]["r2"] == scorer.manifest.metrics["holdout"]["r2"]
+    assert body["metrics"]["holdout"]["r2"] == scorer.manifest.metrics.holdout.r2
     assert [b["name"] for b in body["bands"]] == ["low", "medium", "high", "very high"]
     assert [f["name"] for f in body["schema"]] == list(FEATURES)
 

@@ -11,7 +11,7 @@ from lambda_app.core.schema import FEATURES
 from lambda_app.core.scoring import Scorer
 from tests.conftest import FAST
 from training.dataset import read_applicants
-from training.train import fit, predict
+from training.pipeline import fit, predict
 
 
 def _copy(bundle_dir: Path, tmp_path: Path) -> Path:
@@ -22,7 +22,7 @@ def test_manifest_describes_the_model(scorer: Scorer) -> None:
     m = scorer.manifest
     assert m.features[:3] == ["Age", "AnnualIncome", "CreditScore"]
     assert m.data.rows == 2000 and len(m.data.sha256) == 64 and m.data.source.startswith("synthetic")
-    assert set(m.metrics["holdout"]) >= {"r2", "mae", "rmse"}
+    assert set(m.metrics.holdout.model_dump()) >= {"r2", "mae", "rmse"}
     assert m.library_versions["catboost"]
     assert [b.name for b in m.bands] == ["low", "medium", "high", "very high"]
 

@@ -508,7 +508,7 @@ def test_model_page_shows_version_data_metrics_and_bands(client: TestClient, sco
     m = scorer.manifest
     assert page.text("model-version") == m.version
     assert page.text("data-source") == m.data.source
-    assert f"{m.metrics['holdout']['r2']:.4f}".rstrip("0") in r.text
+    assert f"{m.metrics.holdout.r2:.4f}".rstrip("0") in r.text
     bands = page.text("bands")
     for band in m.bands:
         assert f"{band.name.capitalize()} risk" in bands

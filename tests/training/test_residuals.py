@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training.errors import analyse, ranges, score_edges, slices
+from training.residuals import analyse, ranges, score_edges, slices
 from training.synth import generate
 
 
