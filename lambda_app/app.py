@@ -17,6 +17,7 @@ from lambda_app.core.scoring import Scorer
 from lambda_app.middleware.body_limit import BodySizeLimit
 from lambda_app.middleware.deadlines import BodyTimeout
 from lambda_app.middleware.fast_path import FastScore
+from lambda_app.middleware.load_shed import LoadShed
 from lambda_app.middleware.request_context import RequestContext
 from lambda_app.middleware.root_path import RootPath
 from lambda_app.settings import Settings, get_settings
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None, *
     app.add_middleware(RequestContext, publish_each_request=on_lambda)
     app.add_middleware(BodyTimeout, seconds=settings.request_timeout_s)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, page=ui.too_large_page)
+    app.add_middleware(LoadShed, max_in_flight=settings.in_flight_limit())
     app.add_middleware(RootPath, configured=settings.root_path)
     return app
 

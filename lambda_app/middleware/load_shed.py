@@ -1,0 +1,58 @@
+"""Overload shedding: past a worker's in-flight limit, requests are refused at once, not queued."""
+
+from __future__ import annotations
+
+from starlette._utils import get_route_path
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from lambda_app.api.problems import problem_response
+from lambda_app.telemetry import count
+
+# Retry-After takes whole seconds: one is the shortest wait it can ask for, and a burst that
+# overloads a worker has usually passed by then.
+RETRY_AFTER_S = 1
+# A load balancer's health check must pass while the task is merely busy: were it shed, the
+# load balancer would mark a loaded but healthy task unhealthy and ECS would replace it,
+# taking capacity away exactly when it is short. Both routes are cheap (/ready scores one
+# canary applicant), so they are neither counted nor shed.
+EXEMPT = frozenset({"/health", "/ready"})
+
+
+class LoadShed:
+    """Pure ASGI middleware: at most `max_in_flight` requests at once in this worker; any
+    more are answered 503 with a problem document and Retry-After straight away, without
+    reading their bodies, and counted in the RequestsShed metric (shed requests are not
+    logged one by one: under overload that would cost what shedding saves).
+
+    A queued request is worse than a refused one: behind a load balancer the client or the
+    balancer can retry elsewhere at once, while queueing makes every request slow, the
+    accepted ones included, until clients time out. On Lambda each environment gets one
+    request per invocation, so there is nothing to shed."""
+
+    def __init__(self, app: ASGIApp, max_in_flight: int) -> None:
+        self.app = app
+        self.max_in_flight = max_in_flight
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or "aws.event" in scope or get_route_path(scope) in EXEMPT:
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.max_in_flight:
+            count("RequestsShed")
+            response = problem_response(
+                Request(scope),
+                503,
+                f"The service is at capacity ({self.max_in_flight} requests in progress); "
+                f"retry after {RETRY_AFTER_S} s.",
+                headers={"retry-after": str(RETRY_AFTER_S)},
+            )
+            await response(scope, receive, send)
+            return
+        # One event loop per worker: the counter needs no lock.
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
