@@ -8,7 +8,6 @@ from functools import lru_cache
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
 # Eight requests in flight keep one worker's core busy: its scores are batched by the coalescer
 # (lambda_app.core.coalesce) while the next ones are parsed, so eight concurrent clients per
 # worker reach the service's full throughput. Four times that absorbs bursts and an uneven

@@ -76,7 +76,7 @@ def test_excess_requests_get_503_problems_at_once_and_accepted_ones_succeed(serv
         assert problem.headers["content-type"] == "application/problem+json"
         assert problem.headers["retry-after"] == "1"
         doc = problem.json()
-        assert doc["status"] == 503 and doc["instance"] == "/v1/score" and "capacity" in doc["detail"]
+        assert doc["status"] == 503 and "capacity" in doc["detail"]
         # The held requests were accepted: completing their bodies gets them scored.
         for s in held:
             reply = _finish(s)

@@ -1,0 +1,179 @@
+"""`python -m benchmarks.overload` (`make overload`): the ECS entry point flooded on loopback.
+
+wrk at 16 connections (what two workers keep busy) and at 1,024 on plain scores, and at 16
+and 256 on explained scores (`?explain=true`), each run OVERLOAD_SECONDS (10) long. For
+each: socket errors and timeouts, answers by status, the throughput of the accepted (200)
+answers and its share of the 16-connection run's, and the p99 latency of the accepted ones.
+After the floods, one plain score must succeed at once (the service recovers).
+wrk's clients send their next request the moment an answer arrives, a 503 included: the
+hardest case, clients that ignore Retry-After.
+
+wrk times every answer, the 503s included, and its script API cannot tell which answer a
+latency belongs to. So the accepted p99 is bounded from the whole distribution: if A of N
+answers were accepted, at most A/100 accepted ones are slower than the (1 - A/(100 N))
+quantile of all answers, so that quantile is at least the accepted p99 (equal to it when
+every shed answer is faster than the slowest accepted ones, as they are).
+
+Every flood runs twice, on a server without shedding (MAX_IN_FLIGHT=1000000) and on one
+with the default limit, each flood OVERLOAD_SECONDS long: about 8 x that in all.
+Exits non-zero when a flood misses the goals: no socket timeouts or errors, accepted p99
+at most 50 ms, accepted throughput at least 80% of the 16-connection run's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx
+
+from benchmarks.common import example, serve, to_json
+
+P99_MS = 50.0
+SHARE = 0.8
+NO_LIMIT = 1_000_000  # MAX_IN_FLIGHT for the runs without shedding
+
+_LUA = r"""
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = [==[BODY]==]
+statuses = {}
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+local threads = {}
+function setup(thread)
+  table.insert(threads, thread)
+end
+function done(summary, latency, requests)
+  local all, accepted = {}, 0
+  for _, t in ipairs(threads) do
+    for status, n in pairs(t:get("statuses")) do
+      all[status] = (all[status] or 0) + n
+    end
+  end
+  for status, n in pairs(all) do
+    io.write(string.format("status %d %d\n", status, n))
+  end
+  accepted = all[200] or 0
+  local total = summary.requests
+  local q = 99
+  if total > 0 and accepted > 0 then
+    q = 100 - accepted / total
+  end
+  local e = summary.errors
+  io.write(string.format("errors %d %d %d %d\n", e.connect, e.read, e.write, e.timeout))
+  io.write(string.format("duration_us %d\n", summary.duration))
+  io.write(string.format("accepted_p99_ms %.3f\n", latency:percentile(q) / 1000))
+  io.write(string.format("all_p50_ms %.3f\n", latency:percentile(50) / 1000))
+end
+"""
+
+
+@dataclass
+class Flood:
+    what: str
+    connections: int
+    shedding: bool
+    statuses: dict[int, int]
+    socket_errors: dict[str, int]  # connect, read, write, timeout
+    accepted_per_s: float
+    accepted_p99_ms: float  # an upper bound: see the module docstring
+    share: float = 1.0  # accepted throughput over the 16-connection run's, same server
+
+    def row(self) -> str:
+        shed = self.statuses.get(503, 0)
+        total = sum(self.statuses.values())
+        return (
+            f"| {self.what} | {'on' if self.shedding else 'off'} | {self.connections} "
+            f"| {self.accepted_per_s:,.0f} ({self.share:.0%}) | {self.accepted_p99_ms:.1f} "
+            f"| {shed / max(total, 1):.0%} | {self.socket_errors['timeout']} "
+            f"| {sum(self.socket_errors.values()) - self.socket_errors['timeout']} |"
+        )
+
+
+def flood(url: str, body: str, what: str, connections: int, seconds: int, shedding: bool) -> Flood:
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "flood.lua"
+        script.write_text(_LUA.replace("BODY", body))
+        out = subprocess.run(
+            ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=seconds + 60,
+        ).stdout
+    statuses = {int(s): int(n) for s, n in re.findall(r"^status (\d+) (\d+)$", out, re.M)}
+    errors = dict(zip(("connect", "read", "write", "timeout"), map(int, _field(out, "errors")), strict=True))
+    seconds_run = int(_field(out, "duration_us")[0]) / 1e6
+    return Flood(
+        what,
+        connections,
+        shedding,
+        statuses,
+        errors,
+        statuses.get(200, 0) / seconds_run,
+        float(_field(out, "accepted_p99_ms")[0]),
+    )
+
+
+def _field(out: str, name: str) -> list[str]:
+    match = re.search(rf"^{name} (.+)$", out, re.M)
+    if match is None:
+        raise RuntimeError(f"wrk printed no {name}:\n{out}")
+    return match.group(1).split()
+
+
+RUNS = (("plain score", "/v1/score", (16, 1024)), ("explained score", "/v1/score?explain=true", (16, 256)))
+
+
+def measure(seconds: int, shedding: bool) -> tuple[list[Flood], int]:
+    """Every flood against one server; then the status of one plain score sent after them."""
+    body = to_json(example())
+    env = {} if shedding else {"MAX_IN_FLIGHT": str(NO_LIMIT)}
+    results: list[Flood] = []
+    log = Path(tempfile.gettempdir()) / "loan-risk-overload-server.log"
+    with serve("lambda_app", env=env, log=log) as server:
+        for what, path, (calm, heavy) in RUNS:
+            print(f"shedding {'on' if shedding else 'off'}: {what}, wrk -c{calm} then -c{heavy} ...", file=sys.stderr)
+            base = flood(f"{server.url}{path}", body, what, calm, seconds, shedding)
+            loaded = flood(f"{server.url}{path}", body, what, heavy, seconds, shedding)
+            loaded.share = loaded.accepted_per_s / base.accepted_per_s if base.accepted_per_s else 0.0
+            results += [base, loaded]
+        after = httpx.post(
+            f"{server.url}/v1/score", content=body, headers={"content-type": "application/json"}, timeout=5
+        ).status_code
+    return results, after
+
+
+def table(results: list[Flood]) -> str:
+    head = (
+        "| what | shedding | connections | accepted req/s (of the 16-connection run) | accepted p99 ms (bound) "
+        "| shed | socket timeouts | other socket errors |\n| --- | --- | --- | --- | --- | --- | --- | --- |"
+    )
+    return "\n".join([head, *(r.row() for r in results)])
+
+
+def main() -> int:
+    seconds = int(os.environ.get("OVERLOAD_SECONDS", "10"))
+    before, _ = measure(seconds, shedding=False)
+    results, after = measure(seconds, shedding=True)
+    print(table(before + results))
+    print(json.dumps({"floods": [asdict(r) for r in before + results], "score_after": after}), file=sys.stderr)
+    floods = [r for r in results if r.connections > 16]
+    ok = after == 200 and all(
+        sum(r.socket_errors.values()) == 0 and r.accepted_p99_ms <= P99_MS and r.share >= SHARE for r in floods
+    )
+    print(f"a plain score after the floods: {after}", file=sys.stderr)
+    print("overload: PASS" if ok else "overload: FAIL (goals in benchmarks/overload.py's docstring)", file=sys.stderr)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
