@@ -3,8 +3,8 @@
 The app and its model are built at import, in Lambda's init phase, so warm invocations
 never reload the model; Mangum's lifespan support is off because it may run per
 invocation. The app publishes its metrics once per invocation (lambda_app.telemetry)
-and Powertools adds its cold-start metric; logs carry the API Gateway request id as
-correlation id.
+and Powertools adds its cold-start metric; sampled invocations are traced in X-Ray
+(lambda_app.tracing); logs carry the API Gateway request id as correlation id.
 """
 
 import gc
@@ -14,7 +14,6 @@ gc.disable()  # until the app is built: see lambda_app.app.freeze_start_up_objec
 import warnings  # noqa: E402
 from typing import Any  # noqa: E402
 
-from aws_lambda_powertools import Tracer  # noqa: E402
 from aws_lambda_powertools.logging import correlation_paths  # noqa: E402
 from aws_lambda_powertools.utilities.typing import LambdaContext  # noqa: E402
 from mangum import Mangum  # noqa: E402
@@ -22,12 +21,12 @@ from mangum.adapter import DEFAULT_TEXT_MIME_TYPES  # noqa: E402
 
 from lambda_app.app import create_app, freeze_start_up_objects  # noqa: E402
 from lambda_app.telemetry import SERVICE, logger, metrics  # noqa: E402
+from lambda_app.tracing import Tracer  # noqa: E402
 
-# X-Ray tracing exists only on Lambda: the ECS server never pays for importing its SDK. No
-# auto-patching: an invocation makes no AWS or HTTP calls to trace (a bundle on S3 is fetched
-# at init, where Lambda discards subsegments), and patching imported botocore and every
-# HTTP client installed, a quarter of a cold start.
-tracer = Tracer(service=SERVICE, auto_patch=False)
+# X-Ray tracing exists only on Lambda, one subsegment per sampled invocation (lambda_app.tracing,
+# without the X-Ray SDK). Nothing inside it is traced: an invocation makes no AWS or HTTP calls
+# (a bundle on S3 is fetched at init, where Lambda discards subsegments).
+tracer = Tracer(service=SERVICE)
 app = create_app(on_lambda=True)
 # The app publishes its own metrics (lambda_app.telemetry); the decorator below adds the
 # cold-start metric and would otherwise warn on every invocation that it has nothing else.
@@ -37,7 +36,7 @@ freeze_start_up_objects()  # the server's lifespan does this on ECS; Mangum runs
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)  # responses hold scores of personal data
+@tracer.capture_lambda_handler  # no response in it: responses hold scores of personal data
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return dict(_asgi(event, context))  # type: ignore[arg-type]  # Mangum's own LambdaContext protocol
