@@ -11,6 +11,7 @@ import sys
 import uvicorn
 
 from lambda_app.core.bundle import BundleError
+from lambda_app.core.catboost_lean import import_catboost_without_pandas
 from lambda_app.core.commandline import Parser
 from lambda_app.runtime.server import serve, server_options
 from lambda_app.settings import cpu_workers, get_settings
@@ -27,6 +28,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m lambda_app") -> i
         if value is not None:
             os.environ[name] = value
     gc.disable()  # until the app is built: see lambda_app.app.freeze_start_up_objects
+    import_catboost_without_pandas()  # before the app imports CatBoost: see that module
     settings = get_settings()
     workers = settings.workers or cpu_workers()
     try:

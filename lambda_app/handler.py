@@ -11,6 +11,10 @@ import gc
 
 gc.disable()  # until the app is built: see lambda_app.app.freeze_start_up_objects
 
+from lambda_app.core.catboost_lean import import_catboost_without_pandas  # noqa: E402
+
+import_catboost_without_pandas()  # before the app imports CatBoost: see that module
+
 import warnings  # noqa: E402
 from typing import Any  # noqa: E402
 
