@@ -86,7 +86,7 @@ def main() -> int:
             rows.append(
                 (
                     f"overload: {flood.what}s at {flood.connections:,} connections, shedding on (wrk, no back-off)",
-                    f"accepted {flood.accepted_per_s:,.0f} req/s, accepted p99 <= {flood.accepted_p99_ms:.1f} ms, "
+                    f"accepted {flood.accepted_per_s:,.0f} req/s, accepted p99 {flood.accepted_p99_ms:.1f} ms (probe), "
                     f"{flood.statuses.get(503, 0) / max(sum(flood.statuses.values()), 1):.0%} shed, "
                     f"{flood.socket_errors['timeout']} socket timeouts, "
                     f"{sum(flood.socket_errors.values()) - flood.socket_errors['timeout']} other socket errors",
