@@ -82,20 +82,22 @@ def main() -> int:
         )
         print("overload: floods of plain and explained scores ...", file=sys.stderr)
         floods, _ = overload.measure(min(seconds, 10), shedding=True)
-        for calm, flood in zip(floods[::2], floods[1::2], strict=True):
-            rows.append(
-                (
-                    f"overload: {flood.what}s at {flood.connections:,} connections, shedding on (wrk, no back-off)",
-                    f"accepted {flood.accepted_per_s:,.0f} req/s, accepted p99 {flood.accepted_p99_ms:.1f} ms (probe), "
-                    f"{flood.statuses.get(503, 0) / max(sum(flood.statuses.values()), 1):.0%} shed, "
-                    f"{flood.socket_errors['timeout']} socket timeouts, "
-                    f"{sum(flood.socket_errors.values()) - flood.socket_errors['timeout']} other socket errors",
-                    f"same server at {calm.connections} connections: {calm.accepted_per_s:,.0f} req/s, "
-                    f"p99 {calm.accepted_p99_ms:.1f} ms",
-                    f"{flood.share:.0%} of it",
-                    f"0 timeouts, p99 <= {overload.P99_MS:.0f} ms, >= {overload.SHARE:.0%}",
+        for calm, *loaded in (floods[i : i + 3] for i in range(0, len(floods), 3)):
+            for flood in loaded:
+                rows.append(
+                    (
+                        f"overload: {flood.what}s at {flood.connections:,} connections, shedding on, clients "
+                        + ("waiting out Retry-After" if flood.honour else "retrying at once"),
+                        f"accepted {flood.accepted_per_s:,.0f} req/s, accepted p99 {flood.accepted_p99_ms:.1f} ms "
+                        f"(probe), {flood.statuses.get(503, 0) / max(sum(flood.statuses.values()), 1):.0%} shed, "
+                        f"{flood.socket_errors['timeout']} socket timeouts, "
+                        f"{sum(flood.socket_errors.values()) - flood.socket_errors['timeout']} other socket errors",
+                        f"same server at {calm.connections} connections: {calm.accepted_per_s:,.0f} req/s, "
+                        f"p99 {calm.accepted_p99_ms:.1f} ms",
+                        f"{flood.share:.0%} of it",
+                        f"0 timeouts, p99 <= {overload.P99_MS:.0f} ms, >= {overload.SHARE:.0%}",
+                    )
                 )
-            )
     else:
         print("wrk not installed (apt-get install -y wrk): HTTP figures skipped", file=sys.stderr)
 
