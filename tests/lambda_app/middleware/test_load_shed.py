@@ -124,3 +124,28 @@ def test_lambda_invocations_are_never_shed() -> None:
     shed = LoadShed(app, max_in_flight=0)  # type: ignore[arg-type]
     asyncio.run(shed({"type": "http", "path": "/v1/score", "aws.event": {}}, None, None))  # type: ignore[arg-type]
     assert seen == ["/v1/score"]
+
+
+def test_shed_requests_are_counted_in_the_requests_shed_metric(capsys: pytest.CaptureFixture[str]) -> None:
+    import asyncio
+
+    from lambda_app.telemetry import publish
+
+    async def never(scope: object, receive: object, send: object) -> None:
+        raise AssertionError("a shed request reached the app")
+
+    sent: list[dict[str, object]] = []
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    shed = LoadShed(never, max_in_flight=0)  # type: ignore[arg-type]
+    scope = {"type": "http", "path": "/v1/score", "root_path": "", "headers": []}
+    publish()  # start a clean window
+    capsys.readouterr()
+    for _ in range(3):
+        asyncio.run(shed(scope, None, send))  # type: ignore[arg-type]
+    publish()
+    documents = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert any(d.get("RequestsShed") == [3.0] for d in documents)
+    assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [503] * 3
