@@ -37,6 +37,16 @@ def lambda_seconds(runs: int = 5, python: str = sys.executable, cwd: Path = ROOT
     return statistics.median(times)
 
 
+def bare_python_seconds(runs: int = 5, python: str = sys.executable, cwd: Path = ROOT) -> float:
+    """The floor: a new interpreter that runs nothing (`python -c pass`), site packages loaded."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run([python, "-c", "pass"], cwd=cwd, check=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
 def ecs_seconds(runs: int = 5, python: str = sys.executable, cwd: Path = ROOT) -> float:
     """`python -m lambda_app` as the ECS image runs it (WORKERS=0: a worker per CPU), polled
     with a score until one succeeds."""

@@ -11,6 +11,7 @@ import sys
 import uvicorn
 
 from lambda_app.core.bundle import BundleError
+from lambda_app.core.catboost_lean import import_catboost_without_pandas
 from lambda_app.core.commandline import Parser
 from lambda_app.records.sinks import RecordsConfigError
 from lambda_app.runtime.server import serve, server_options
@@ -29,6 +30,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m lambda_app") -> i
         if value is not None:
             os.environ[name] = value
     pause_collector()  # until the app is built: lambda_app.startup says why
+    import_catboost_without_pandas()  # before the app imports CatBoost: see that module
     try:
         settings = get_settings()
         # Verify the bundle once up front so a bad one stops here with a readable

@@ -15,6 +15,7 @@ from lambda_app.core.scoring import Scorer
 from lambda_app.middleware.body_limit import BodySizeLimit
 from lambda_app.middleware.deadlines import BodyTimeout
 from lambda_app.middleware.fast_path import FastScore
+from lambda_app.middleware.load_shed import LoadShed
 from lambda_app.middleware.request_context import RequestContext
 from lambda_app.middleware.root_path import RootPath
 from lambda_app.records.recorder import make_recorder
@@ -22,7 +23,7 @@ from lambda_app.service import ScoringService
 from lambda_app.settings import Settings, get_settings
 from lambda_app.startup import freeze_start_up_objects
 from lambda_app.telemetry import publish
-from lambda_app.web import router as pages
+from lambda_app.web.lazy import LazyPages
 
 
 def load_scorer(settings: Settings) -> Scorer:
@@ -91,11 +92,16 @@ def create_app(
     app.state.settings = settings
     problems.install(app)
     app.include_router(build_router(settings))
-    app.include_router(pages.router)
+    pages = LazyPages(app)
+    if on_lambda:  # see lambda_app.web.lazy
+        pages.install()
+    else:
+        pages.load()
     app.add_middleware(FastScore)
     app.add_middleware(RequestContext, publish_each_request=on_lambda)
     app.add_middleware(BodyTimeout, seconds=settings.request_timeout_s)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, page=pages.too_large_page)
+    app.add_middleware(LoadShed, max_in_flight=settings.in_flight_limit())
     app.add_middleware(RootPath, configured=settings.root_path)
     return app
 

@@ -3,9 +3,9 @@
 The app and its model are built at import, in Lambda's init phase, so warm invocations
 never reload the model; Mangum's lifespan support is off because it may run per
 invocation. The app publishes its metrics once per invocation (lambda_app.telemetry),
-buffered decision records are written before each invocation returns, and Powertools
-adds its cold-start metric; logs carry the API Gateway request id as
-correlation id.
+buffered decision records are written before each invocation returns, Powertools adds
+its cold-start metric, sampled invocations are traced in X-Ray (lambda_app.tracing),
+and logs carry the API Gateway request id as correlation id.
 """
 
 from typing import Any
@@ -13,9 +13,12 @@ from typing import Any
 from lambda_app.startup import start_up
 
 with start_up():  # everything a cold start imports and builds: lambda_app.startup says why
+    from lambda_app.core.catboost_lean import import_catboost_without_pandas
+
+    import_catboost_without_pandas()  # before the app imports CatBoost: see that module
+
     import warnings
 
-    from aws_lambda_powertools import Tracer
     from aws_lambda_powertools.logging import correlation_paths
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from mangum import Mangum
@@ -23,12 +26,13 @@ with start_up():  # everything a cold start imports and builds: lambda_app.start
 
     from lambda_app.app import create_app
     from lambda_app.telemetry import SERVICE, logger, metrics
+    from lambda_app.tracing import Tracer
 
-    # X-Ray tracing exists only on Lambda: the ECS server never pays for importing its SDK. No
-    # auto-patching: an invocation makes no AWS or HTTP calls to trace (a bundle on S3 is
-    # fetched at init, where Lambda discards subsegments), and patching imports botocore and
-    # every HTTP client installed.
-    tracer = Tracer(service=SERVICE, auto_patch=False)
+    # X-Ray tracing exists only on Lambda, one subsegment per sampled invocation
+    # (lambda_app.tracing, without the X-Ray SDK). Nothing inside it is traced: an invocation
+    # makes no AWS or HTTP calls (a bundle on S3 is fetched at init, where Lambda discards
+    # subsegments).
+    tracer = Tracer(service=SERVICE)
     app = create_app(on_lambda=True)
     # The app publishes its own metrics (lambda_app.telemetry); the decorator below adds the
     # cold-start metric and would otherwise warn on every invocation that it has nothing else.
@@ -38,7 +42,7 @@ with start_up():  # everything a cold start imports and builds: lambda_app.start
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)  # responses hold scores of personal data
+@tracer.capture_lambda_handler  # no response in it: responses hold scores of personal data
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:

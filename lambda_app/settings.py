@@ -9,6 +9,14 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Eight requests in flight keep one worker's core busy: its scores are batched by the coalescer
+# (lambda_app.core.coalesce) while the next ones are parsed, so eight concurrent clients per
+# worker reach the service's full throughput. Four times that absorbs bursts and an uneven
+# spread of connections across workers, and queues at most 32 requests' work (a few
+# milliseconds of plain scores) in front of any accepted one; anything beyond it would only
+# wait, so it is shed.
+IN_FLIGHT_PER_CPU = 32
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", protected_namespaces=())
@@ -61,6 +69,20 @@ class Settings(BaseSettings):
     coalesce_max_rows: int = Field(
         64, ge=1, le=10_000, description="Most concurrent single scores (or explanations) one model call takes"
     )
+    max_in_flight: int = Field(
+        0,
+        ge=0,
+        description="Requests one server worker handles at once; more are answered 503 at once "
+        "(lambda_app.middleware.load_shed). 0 derives it from the CPUs and workers (in_flight_limit)",
+    )
+
+    def in_flight_limit(self) -> int:
+        """MAX_IN_FLIGHT, or IN_FLIGHT_PER_CPU for each CPU this worker has: the CPUs shared
+        among the workers."""
+        if self.max_in_flight:
+            return self.max_in_flight
+        cpus = cpu_workers()
+        return max(1, -(-IN_FLIGHT_PER_CPU * cpus // (self.workers or cpus)))
 
     @cached_property
     def api_key_bytes(self) -> tuple[bytes, ...]:

@@ -78,9 +78,10 @@ def server_options(settings: Settings) -> dict[str, Any]:
         # SIGKILL: finish what is in flight within that.
         timeout_graceful_shutdown=30,
         # The C parser (with the head deadline above) and event loop; "auto" would
-        # quietly fall back to the slow pure-Python ones if they were missing.
+        # quietly fall back to the slow pure-Python ones if they were missing. uvloop, with
+        # asyncio's accept loop (lambda_app.runtime.accept).
         http=type("HeadTimeout", (HeadTimeoutProtocol,), {"head_timeout_s": settings.request_timeout_s}),
-        loop="uvloop",
+        loop="lambda_app.runtime.accept:GreedyAcceptLoop",
         # RequestContext logs one structured line per request already.
         access_log=False,
         timeout_keep_alive=5,

@@ -4,6 +4,7 @@ import base64
 import importlib
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -142,9 +143,13 @@ def test_cold_start_is_flagged_once_and_warm_successes_are_left_to_api_gateways_
 
 
 def test_in_lambdas_environment_the_traced_handler_scores_and_start_up_leaves_collection_on(bundle_dir: Path) -> None:
-    """With the variables Lambda sets, Powertools' tracer is on (it is off anywhere else) and
-    the X-Ray SDK sends the sampled invocation's segment to the daemon's UDP port. The handler
-    turns the garbage collector off while it builds the app; left off, the process would leak."""
+    """With the variables Lambda sets, the tracer is on (it is off anywhere else) and sends the
+    sampled invocation's subsegment to the X-Ray daemon's UDP port, under the invocation's
+    trace. The handler turns the garbage collector off while it builds the app; left off, the
+    process would leak."""
+    daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    daemon.bind(("127.0.0.1", 0))
+    daemon.settimeout(5)
     script = (
         "import gc, json, sys\n"
         "from lambda_app.handler import handler, tracer\n"
@@ -160,11 +165,20 @@ def test_in_lambdas_environment_the_traced_handler_scores_and_start_up_leaves_co
         "AWS_LAMBDA_FUNCTION_NAME": "loan-risk",
         "AWS_REGION": "us-east-1",
         "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+        "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{daemon.getsockname()[1]}",
     }
-    out = _fresh_interpreter(script, env)
+    with daemon:
+        out = _fresh_interpreter(script, env)
+        header, document = daemon.recv(65536).split(b"\n", 1)
     result = json.loads(out.strip().splitlines()[-1])
     assert result["status"] == 200 and result["traced"]
     assert result["gc"] and result["frozen"] > 10_000
+    assert json.loads(header) == {"format": "json", "version": 1}
+    segment = json.loads(document)
+    assert segment["trace_id"] == "1-5759e988-bd862e3fe1be46a994272793" and segment["parent_id"] == "53995c3f42cd8ad8"
+    assert segment["type"] == "subsegment" and segment["name"] == "## handler"
+    assert segment["annotations"] == {"ColdStart": True, "Service": "loan-risk"}
+    assert 0 < segment["end_time"] - segment["start_time"] < 5 and "fault" not in segment
 
 
 def test_each_invocation_writes_its_decision_records_before_it_returns(bundle_dir: Path, tmp_path: Path) -> None:

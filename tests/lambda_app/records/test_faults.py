@@ -167,6 +167,7 @@ def test_slow_sink_never_holds_up_best_effort_scoring(
     recorder.start_flusher(0.001)
     recorder.submit(records[:1])
     assert sink.entered.wait(10)  # the flusher is now stuck inside the sink
+
     def submit_the_rest() -> None:
         for r in records[1:]:
             recorder.submit([r])
