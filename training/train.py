@@ -28,6 +28,7 @@ from lambda_app.core.approval import INDEX
 from lambda_app.core.bundle import MODEL_FILE, Band, Manifest, file_sha256, schema_sha256, write_manifest
 from lambda_app.core.features import add_derived, categorical_indices, model_columns
 from lambda_app.core.schema import FEATURES, FIELDS, PROTECTED, TARGET, Applicant
+from lambda_app.monitoring.reference import build_reference
 from training.approval import IndexFit, approval_labels, auc, fit_index
 from training.cv import CVResult, FoldPrediction, cross_validate, paired_difference
 from training.dataset import Dataset
@@ -238,6 +239,7 @@ def train_bundle(data: Dataset, out: Path, config: TrainConfig = TrainConfig()) 
     }
     if comparison is not None:
         metrics["exclusion_comparison"] = comparison
+    bands = bands_from(out_of_fold)
     manifest = Manifest(
         version=f"{now:%Y%m%d}-{sha[:10]}",
         created_at=now.isoformat(timespec="seconds"),
@@ -258,10 +260,13 @@ def train_bundle(data: Dataset, out: Path, config: TrainConfig = TrainConfig()) 
         },
         # Bands and percentiles from out-of-fold scores: the distribution new applicants
         # will get, not the tighter one of rows the model was fitted on.
-        bands=bands_from(out_of_fold),
+        bands=bands,
         score_range=(float(frame[TARGET].min()), float(frame[TARGET].max())),
         score_quantiles=[round(float(q), 3) for q in np.quantile(out_of_fold, np.linspace(0, 1, 101))],
         typical_applicant=typical_applicant(frame),
+        # What monitoring compares new applicants with: these applicants' fields, and the
+        # out-of-fold scores (the distribution unseen applicants get, as for the bands).
+        reference=build_reference({f: frame[f].to_numpy() for f in FEATURES}, out_of_fold, bands),
         library_versions={
             "catboost": catboost.__version__,
             "numpy": np.__version__,

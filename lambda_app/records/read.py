@@ -9,14 +9,14 @@ files without opening them.
 from __future__ import annotations
 
 import gzip
-import io
-import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlparse
+
+from pydantic_core import from_json
 
 PARTITION = re.compile(r"(?:^|/)dt=(\d{4}-\d{2}-\d{2})(?:/|$)")
 
@@ -34,14 +34,20 @@ def _in_range(key: str, since: date | None, until: date | None) -> bool:
 
 
 def _lines(stream: IO[bytes], name: str) -> Iterator[dict[str, Any]]:
-    text = io.TextIOWrapper(gzip.GzipFile(fileobj=stream) if name.endswith(".gz") else stream, encoding="utf-8")
-    for number, line in enumerate(text, 1):
+    # Bytes lines parsed by pydantic-core (which checks the UTF-8): three times the speed of
+    # decoding to text and json.loads, and parsing is most of the time a monitoring report takes.
+    lines: Iterable[bytes]
+    if name.endswith(".gz"):
+        lines = gzip.GzipFile(fileobj=stream)
+    else:  # an S3 body iterates in fixed-size chunks; its iter_lines gives lines
+        lines = stream.iter_lines() if hasattr(stream, "iter_lines") else stream
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            yield json.loads(line)
-        except json.JSONDecodeError as e:
-            raise RecordsError(f"{name}, line {number}: not a JSON record ({e.msg})") from None
+            yield from_json(line)
+        except ValueError as e:
+            raise RecordsError(f"{name}, line {number}: not a JSON record ({e})") from None
 
 
 def local_files(root: Path, since: date | None = None, until: date | None = None) -> list[Path]:
