@@ -19,7 +19,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("training.__main__", "train a model bundle from a labelled CSV"),
     "evaluate": ("training.__main__", "metrics of a bundle on a labelled CSV, as JSON"),
     "publish": ("training.__main__", "upload a bundle to S3 under its version id"),
-    "drift": ("lambda_app.monitoring.cli:drift_main", "population stability (PSI) of decision records against the bundle"),
+    "drift": (
+        "lambda_app.monitoring.cli:drift_main",
+        "population stability (PSI) of decision records against the bundle",
+    ),
     "outcomes": ("lambda_app.monitoring.cli:outcomes_main", "back-test decision records against observed outcomes"),
 }
 

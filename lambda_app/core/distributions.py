@@ -3,6 +3,7 @@ applicants in each, for the score and every field (built by lambda_app.monitorin
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Literal
 
@@ -29,11 +30,8 @@ class Bins(BaseModel):
         if self.kind == "numeric":
             if len(self.edges) != len(self.shares) + 1 or self.edges[0] is not None or self.edges[-1] is not None:
                 raise ValueError("numeric bins need len(shares) + 1 edges, the outer two null (open)")
-            inner = self.edges[1:-1]
-            if any(e is None or not math.isfinite(e) for e in inner) or any(
-                a >= b  # type: ignore[operator]
-                for a, b in zip(inner, inner[1:], strict=False)
-            ):
+            inner = [e for e in self.edges[1:-1] if e is not None and math.isfinite(e)]
+            if len(inner) != len(self.edges) - 2 or any(a >= b for a, b in itertools.pairwise(inner)):
                 raise ValueError("numeric bin edges must be finite and increasing")
         elif len(self.categories) != len(self.shares) or len(set(self.categories)) != len(self.categories):
             raise ValueError("category bins need one share per distinct category")

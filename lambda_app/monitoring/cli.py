@@ -32,13 +32,23 @@ def _period(p: Parser) -> None:
 
 
 def drift_main(argv: list[str], prog: str = "loan-risk drift") -> int:
-    p = Parser(prog=prog, description="Population stability (PSI of the score, CSI of each field) of decision records against the bundle's training reference.")
+    p = Parser(
+        prog=prog,
+        description="Population stability (PSI of the score, CSI of each field) of decision records against the bundle's training reference.",
+    )
     p.add_argument("--model", required=True, help="bundle directory or s3:// URI (MODEL_URI)")
-    p.add_argument("--records", required=True, help="decision records: a .jsonl[.gz] file, a directory or s3://bucket/prefix")
+    p.add_argument(
+        "--records", required=True, help="decision records: a .jsonl[.gz] file, a directory or s3://bucket/prefix"
+    )
     _period(p)
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.add_argument("--out", type=Path, help="also write report.json, report.html and PNG charts to this directory")
-    p.add_argument("--min-records", type=int, default=MIN_RECORDS, help=f"fewer records are reported as insufficient (default {MIN_RECORDS})")
+    p.add_argument(
+        "--min-records",
+        type=int,
+        default=MIN_RECORDS,
+        help=f"fewer records are reported as insufficient (default {MIN_RECORDS})",
+    )
     args = p.parse_args(argv)
     if args.since and args.until and args.since > args.until:
         p.error(f"--since {args.since} is after --until {args.until}")
@@ -62,9 +72,16 @@ def drift_main(argv: list[str], prog: str = "loan-risk drift") -> int:
 
 
 def outcomes_main(argv: list[str], prog: str = "loan-risk outcomes") -> int:
-    p = Parser(prog=prog, description="Back-test: decision records joined with observed outcomes by decision_id, per model and month.")
-    p.add_argument("--records", required=True, help="decision records: a .jsonl[.gz] file, a directory or s3://bucket/prefix")
-    p.add_argument("--outcomes", type=Path, required=True, help="CSV with decision_id and RiskScore (or a 0/1 `default` column)")
+    p = Parser(
+        prog=prog,
+        description="Back-test: decision records joined with observed outcomes by decision_id, per model and month.",
+    )
+    p.add_argument(
+        "--records", required=True, help="decision records: a .jsonl[.gz] file, a directory or s3://bucket/prefix"
+    )
+    p.add_argument(
+        "--outcomes", type=Path, required=True, help="CSV with decision_id and RiskScore (or a 0/1 `default` column)"
+    )
     p.add_argument("--column", help="the outcome column, when it is not RiskScore or default")
     _period(p)
     args = p.parse_args(argv)
@@ -75,7 +92,10 @@ def outcomes_main(argv: list[str], prog: str = "loan-risk outcomes") -> int:
         print(f"{prog}: {e}", file=sys.stderr)
         return 2
     if report["matched"] == 0:
-        print(f"{prog}: none of the {len(outcomes.values):,} outcomes matches a decision record in {args.records}", file=sys.stderr)
+        print(
+            f"{prog}: none of the {len(outcomes.values):,} outcomes matches a decision record in {args.records}",
+            file=sys.stderr,
+        )
         return 2
     print(json.dumps(report, indent=2))
     return 0

@@ -93,7 +93,12 @@ def score_metrics(p: Pairs) -> dict[str, Any]:
         "r2": _r(1.0 - float(np.sum(error**2)) / sst) if sst > 0 else None,
         "bias": _r(float(error.mean())),  # predicted minus observed
         "by_band": [
-            {"band": band, "n": int(m.sum()), "mean_predicted": _r(float(pred[m].mean())), "mean_observed": _r(float(obs[m].mean()))}
+            {
+                "band": band,
+                "n": int(m.sum()),
+                "mean_predicted": _r(float(pred[m].mean())),
+                "mean_observed": _r(float(obs[m].mean())),
+            }
             for band, m in _band_masks(p)
         ],
     }
@@ -133,7 +138,12 @@ def default_metrics(p: Pairs) -> dict[str, Any]:
         "gini": _r(2 * area - 1) if area is not None else None,
         "ks": _r(ks(pred, obs)),
         "by_band": [
-            {"band": band, "n": int(m.sum()), "default_rate": _r(float(obs[m].mean())), "mean_score": _r(float(pred[m].mean()))}
+            {
+                "band": band,
+                "n": int(m.sum()),
+                "default_rate": _r(float(obs[m].mean())),
+                "mean_score": _r(float(pred[m].mean())),
+            }
             for band, m in _band_masks(p)
         ],
     }
@@ -157,11 +167,11 @@ def backtest(records: Iterable[Mapping[str, Any]], outcomes: Outcomes) -> dict[s
         observed = outcomes.values[key]
         matched.add(key)
         month = str(record.get("decided_at", ""))[:7] or "unknown"
-        models = [("champion", record)]
+        answers: list[tuple[str, Mapping[str, Any]]] = [("champion", record)]
         challenger = record.get("challenger")
         if isinstance(challenger, Mapping):
-            models.append(("challenger", challenger))
-        for role, answer in models:
+            answers.append(("challenger", challenger))
+        for role, answer in answers:
             score, band = answer.get("risk_score"), answer.get("risk_band")
             if not isinstance(score, int | float) or isinstance(score, bool):
                 continue
@@ -171,7 +181,7 @@ def backtest(records: Iterable[Mapping[str, Any]], outcomes: Outcomes) -> dict[s
             for period in (month, "all"):
                 by_month.setdefault(period, Pairs()).add(float(score), observed, str(band))
     metrics = score_metrics if outcomes.kind == "score" else default_metrics
-    models = []
+    models: list[dict[str, Any]] = []
     for (role, version), by_month in sorted(groups.items()):
         months = [{"month": m, **metrics(pairs)} for m, pairs in sorted(by_month.items()) if m != "all"]
         models.append({"role": role, "version": version, "all": metrics(by_month["all"]), "months": months})

@@ -32,7 +32,9 @@ def shares(counts: Sequence[float] | np.ndarray) -> np.ndarray:
     return c / total if total > 0 else np.zeros_like(c)
 
 
-def psi(expected: Sequence[float] | np.ndarray, actual: Sequence[float] | np.ndarray, epsilon: float = EPSILON) -> float:
+def psi(
+    expected: Sequence[float] | np.ndarray, actual: Sequence[float] | np.ndarray, epsilon: float = EPSILON
+) -> float:
     """PSI of `actual` shares against `expected` shares (same bins, same order)."""
     e = np.maximum(np.asarray(expected, dtype=float), epsilon)
     a = np.maximum(np.asarray(actual, dtype=float), epsilon)

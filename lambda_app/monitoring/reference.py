@@ -76,7 +76,9 @@ def band_shares(scores: np.ndarray, bands: Sequence[Band]) -> dict[str, float]:
     return out
 
 
-def build_reference(columns: Mapping[str, Sequence[Any] | np.ndarray], scores: np.ndarray, bands: Sequence[Band]) -> Reference:
+def build_reference(
+    columns: Mapping[str, Sequence[Any] | np.ndarray], scores: np.ndarray, bands: Sequence[Band]
+) -> Reference:
     """The reference from the training applicants' fields (one array per field) and the
     model's out-of-fold scores of the same applicants."""
     missing = [f.name for f in FIELDS if f.name not in columns]

@@ -13,7 +13,9 @@ from typing import Any
 REPORT_JSON = "report.json"
 REPORT_HTML = "report.html"
 SCORE_PNG = "score.png"
-MATPLOTLIB_MISSING = "no PNG charts: matplotlib is not installed (pip install 'loan-risk[train]'); report.html has its own charts"
+MATPLOTLIB_MISSING = (
+    "no PNG charts: matplotlib is not installed (pip install 'loan-risk[train]'); report.html has its own charts"
+)
 
 
 def bin_label(row: dict[str, Any]) -> str:
@@ -45,14 +47,18 @@ def charted(report: dict[str, Any]) -> list[str]:
 
 
 def _psi(value: float | None) -> str:
-    return "–" if value is None else f"{value:.3f}"
+    return "-" if value is None else f"{value:.3f}"
 
 
 def text_summary(report: dict[str, Any]) -> str:
     period = f"{report['since'] or 'start'} to {report['until'] or 'end'}"
     lines = [
         f"{report['n']:,} records ({period}), model {report['model']['version']}: {report['status']}"
-        + (f" (fewer than {report['minimum_n']:,} records: too few to judge)" if report["n"] < report["minimum_n"] else ""),
+        + (
+            f" (fewer than {report['minimum_n']:,} records: too few to judge)"
+            if report["n"] < report["minimum_n"]
+            else ""
+        ),
         f"  {'score':<28} PSI {_psi(report['score']['psi']):>6}  {report['score']['status']}",
     ]
     for name, f in sorted(report["fields"].items(), key=lambda kv: -(kv[1]["psi"] or 0)):
@@ -73,7 +79,7 @@ def text_summary(report: dict[str, Any]) -> str:
 
 
 def _pct(share: float | None) -> str:
-    return "–" if share is None else f"{100 * share:.1f}%"
+    return "-" if share is None else f"{100 * share:.1f}%"
 
 
 def write_report(report: dict[str, Any], out: Path) -> tuple[list[Path], str]:
@@ -108,7 +114,13 @@ def draw_pngs(report: dict[str, Any], out: Path) -> dict[str, str]:
         labels = [bin_label(r) for r in rows]
         y = range(len(rows))
         fig, ax = plt.subplots(figsize=(7, 0.45 * len(rows) + 1.4), dpi=100)
-        ax.barh([i - 0.2 for i in y], [100 * r["reference"] for r in rows], height=0.4, label="reference (training)", color="#8c959f")
+        ax.barh(
+            [i - 0.2 for i in y],
+            [100 * r["reference"] for r in rows],
+            height=0.4,
+            label="reference (training)",
+            color="#8c959f",
+        )
         ax.barh([i + 0.2 for i in y], [100 * r["current"] for r in rows], height=0.4, label="current", color="#c2410c")
         ax.set_yticks(list(y), labels)
         ax.invert_yaxis()
@@ -181,7 +193,7 @@ def render_html(report: dict[str, Any], pngs: dict[str, str] | None = None, note
         else ""
     )
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Stability report {e(report['model']['version'])}</title>
+<html lang="en"><head><meta charset="utf-8"><title>Stability report {e(report["model"]["version"])}</title>
 <style>
 body {{ font: 16px/1.5 system-ui, sans-serif; color: #1b1f24; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }}
 table {{ border-collapse: collapse; margin-bottom: 1rem; }} th, td {{ text-align: left; padding: .3rem .8rem .3rem 0; border-bottom: 1px solid #d0d7de; }}
@@ -190,14 +202,14 @@ td.bars {{ width: 18rem; }} .bar {{ display: block; height: .45rem; margin: 1px 
 .warn {{ border-left: 4px solid #c0362c; background: #fde0df; padding: .5rem .8rem; }} img {{ max-width: 100%; }}
 </style></head><body>
 <h1>Stability report</h1>
-<p>Model <code>{e(report['model']['version'])}</code>, {report['n']:,} decision records from {e(period)} ({e(str(report['records']))}),
-against {report['model']['reference_n']:,} training applicants. Overall: {badge(report['status'])}.
-PSI below {report['thresholds']['stable_below']} is stable, up to {report['thresholds']['shift_above']} worth watching, above that a shift.
-Empty bins count as a share of {report['thresholds']['epsilon']}.</p>
+<p>Model <code>{e(report["model"]["version"])}</code>, {report["n"]:,} decision records from {e(period)} ({e(str(report["records"]))}),
+against {report["model"]["reference_n"]:,} training applicants. Overall: {badge(report["status"])}.
+PSI below {report["thresholds"]["stable_below"]} is stable, up to {report["thresholds"]["shift_above"]} worth watching, above that a shift.
+Empty bins count as a share of {report["thresholds"]["epsilon"]}.</p>
 {too_few}{f"<p>{e(note)}</p>" if note else ""}
 <h2>Every field</h2><table><thead><tr><th>Field</th><th class='num'>CSI</th><th>Status</th></tr></thead><tbody>{summary}</tbody></table>
 <h2>Risk bands</h2><table><thead><tr><th>Band</th><th class='num'>Reference</th><th class='num'>Current</th></tr></thead><tbody>{bands}</tbody></table>
-{challenger}{''.join(sections)}
-<p>Created {e(report['created_at'])}.</p>
+{challenger}{"".join(sections)}
+<p>Created {e(report["created_at"])}.</p>
 </body></html>
 """

@@ -117,7 +117,7 @@ class Challenger:
         self.champion = NumericCounter(self.score_bins)
         self.challenger = NumericCounter(self.score_bins)
 
-    def add(self, rows: list[tuple[float, str, Mapping[str, Any]]]) -> None:
+    def add(self, rows: list[tuple[float, Any, Mapping[str, Any]]]) -> None:
         champion = np.array([r[0] for r in rows], dtype=float)
         challenger = np.array([_number(r[2].get("risk_score")) for r in rows], dtype=float)
         both = ~np.isnan(challenger)
@@ -167,7 +167,7 @@ class Stability:
         self._applicants: list[Mapping[str, Any]] = []
         self._scores: list[float] = []
         self._bands: list[Any] = []
-        self._challengers: list[tuple[float, str, Mapping[str, Any]]] = []
+        self._challengers: list[tuple[float, Any, Mapping[str, Any]]] = []
 
     def add(self, records: Iterable[Mapping[str, Any]]) -> None:
         applicants, scores, bands, challengers = self._applicants, self._scores, self._bands, self._challengers
@@ -247,7 +247,9 @@ def bin_rows(bins: Bins, expected: list[float], current: np.ndarray) -> list[dic
     rows: list[dict[str, Any]] = []
     if bins.kind == "numeric":
         for i, (lo, hi) in enumerate(zip(bins.edges[:-1], bins.edges[1:], strict=True)):
-            rows.append({"lower": lo, "upper": hi, "reference": round(expected[i], 4), "current": round(float(current[i]), 4)})
+            rows.append(
+                {"lower": lo, "upper": hi, "reference": round(expected[i], 4), "current": round(float(current[i]), 4)}
+            )
     else:
         for i, name in enumerate([*bins.categories, OTHER]):
             if name == OTHER and current[i] == 0:

@@ -33,7 +33,7 @@ def _in_range(key: str, since: date | None, until: date | None) -> bool:
     return (since is None or day >= since) and (until is None or day <= until)
 
 
-def _lines(stream: IO[bytes], name: str) -> Iterator[dict[str, Any]]:
+def _lines(stream: IO[bytes] | Any, name: str) -> Iterator[dict[str, Any]]:  # a file, or an S3 StreamingBody
     # Bytes lines parsed by pydantic-core (which checks the UTF-8): three times the speed of
     # decoding to text and json.loads, and parsing is most of the time a monitoring report takes.
     lines: Iterable[bytes]

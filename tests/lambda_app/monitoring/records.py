@@ -16,7 +16,10 @@ from training import synth
 def applicants(rows: int, seed: int) -> list[dict[str, Any]]:
     """Applicants drawn like the training data (training.synth), as validated dicts."""
     frame = synth.generate(rows, seed=seed)
-    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in frame[list(FEATURES)].to_dict("records")]
+    return [
+        {k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
+        for r in frame[list(FEATURES)].to_dict("records")
+    ]
 
 
 def decision_records(
@@ -39,7 +42,9 @@ def decision_records(
             challenger=None
             if challenger is None or alt is None
             else ChallengerRecord(
-                model=ModelRef(version=challenger.version + "-challenger", model_sha256=challenger.manifest.model_sha256),
+                model=ModelRef(
+                    version=challenger.version + "-challenger", model_sha256=challenger.manifest.model_sha256
+                ),
                 risk_score=alt,
                 risk_band=challenger.band(alt),
             ),
