@@ -21,6 +21,7 @@ from lambda_app.middleware.request_context import RequestContext
 from lambda_app.middleware.root_path import RootPath
 from lambda_app.settings import Settings, get_settings
 from lambda_app.telemetry import publish
+from lambda_app.web import monitoring
 from lambda_app.web import pages as ui
 
 
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None, *
     problems.install(app)
     app.include_router(build_router(settings))
     app.include_router(ui.router)
+    app.include_router(monitoring.router)
     app.add_middleware(FastScore)
     app.add_middleware(RequestContext, publish_each_request=on_lambda)
     app.add_middleware(BodyTimeout, seconds=settings.request_timeout_s)

@@ -35,6 +35,20 @@ class Settings(BaseSettings):
         description="How often a server worker writes its metrics (CloudWatch EMF); Lambda writes per invocation",
     )
     request_timeout_s: float = Field(30.0, gt=0, description="Longest a request may take, body included")
+    # Monitoring (lambda_app.monitoring): the page shows a report; the scheduled job makes them.
+    monitoring_report_dir: str = Field(
+        "",
+        description="Directory holding the latest stability report (report.json, from `loan-risk drift --out`) "
+        "that the /monitoring page shows; empty: the page says none is available",
+    )
+    monitoring_records_uri: str = Field(
+        "", description="Scheduled job: decision records it reads (s3://bucket/prefix or a directory)"
+    )
+    monitoring_report_uri: str = Field(
+        "", description="Scheduled job: where it writes reports (s3://bucket/prefix or a directory)"
+    )
+    monitoring_period_days: int = Field(1, ge=1, le=366, description="Scheduled job: days of records per report")
+    monitoring_namespace: str = Field("LoanRisk/Monitoring", description="Scheduled job: CloudWatch metrics namespace")
 
     def api_key_list(self) -> list[str]:
         return [k.strip() for k in self.api_keys.get_secret_value().split(",") if k.strip()]

@@ -25,7 +25,9 @@ def test_the_manifest_holds_bins_for_the_score_and_every_field(bundle_dir: Path,
     assert employment.shares == pytest.approx([observed.get(c, 0.0) for c in employment.categories], abs=1e-6)
     # Flags are the categories 0 and 1.
     defaults = reference.fields["PreviousLoanDefaults"]
-    assert defaults.categories == ["0", "1"] and defaults.shares[1] == pytest.approx(frame["PreviousLoanDefaults"].mean())
+    assert defaults.categories == ["0", "1"] and defaults.shares[1] == pytest.approx(
+        frame["PreviousLoanDefaults"].mean()
+    )
     # Numbers: open-ended quantile bins whose shares are the training applicants'.
     income = reference.fields["AnnualIncome"]
     assert income.edges[0] is None and income.edges[-1] is None and len(income.shares) == 10
