@@ -17,7 +17,8 @@ run() {
 }
 
 # checkov drops resources whose Condition is false under the parameter defaults, and the ECS
-# part is off by default: scan a copy with EnableEcs (and HTTPS) switched on as well.
+# part and the monitoring job are off by default: scan a copy with EnableEcs (and HTTPS) and a
+# DecisionRecordsUri switched on as well.
 variant=$(mktemp -d)
 trap 'rm -rf "$variant"' EXIT
 python3 - template.yaml "$variant/template-ecs.yaml" <<'PY'
@@ -25,7 +26,9 @@ import re, sys
 text = open(sys.argv[1]).read()
 text, n = re.subn(r'(\n  EnableEcs:\n    Type: String\n    Default: )"false"', r'\1"true"', text)
 text, m = re.subn(r'(\n  CertificateArn:\n    Type: String\n    Default: )""', r'\1"arn:aws:acm:us-east-1:123456789012:certificate/example"', text)
-assert n == m == 1, "EnableEcs/CertificateArn parameters changed shape; update .ci/check-infra.sh"
+# The monitoring job, its bucket and alarms exist only with a records URI.
+text, k = re.subn(r'(\n  DecisionRecordsUri:\n(?:    #.*\n)*    Type: String\n    Default: )""', r'\1"s3://example-records/records"', text)
+assert n == m == k == 1, "EnableEcs/CertificateArn/DecisionRecordsUri parameters changed shape; update .ci/check-infra.sh"
 open(sys.argv[2], "w").write(text)
 PY
 

@@ -35,6 +35,7 @@ NOT_IN_MOTO = {
     "AWS::EC2::SecurityGroupEgress",
     "AWS::Lambda::Alias",
     "AWS::SecretsManager::Secret",
+    "AWS::S3::BucketPolicy",
     # moto has this type but ignores the RestApi's OpenAPI Body, which is where SAM puts the
     # routes; a deployment of an API without methods is refused. test_template.py checks the Body.
     "AWS::ApiGateway::Deployment",
