@@ -202,7 +202,9 @@ class Stability:
         self.bands.update(self._bands)
         if self._challengers:
             self.challenger.add(self._challengers)
-        self._applicants, self._scores, self._bands, self._challengers = [], [], [], []
+        # Emptied in place: `add` holds these very lists while it runs.
+        for buffer in (self._applicants, self._scores, self._bands, self._challengers):
+            buffer.clear()
 
     def report(self) -> dict[str, Any]:
         score = self._variable(self.score)

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from lambda_app.core.bundle import Band
+from lambda_app.core.bundle import Band, read_manifest
 from lambda_app.core.distributions import Bins
+from lambda_app.core.scoring import Scorer
 from lambda_app.monitoring.psi import EPSILON, psi, status, worst
 from lambda_app.monitoring.reference import band_shares, category_bins, numeric_bins
+from lambda_app.monitoring.stability import Stability
+from tests.lambda_app.monitoring.records import decision_records
 
 
 def test_psi_by_hand() -> None:
@@ -74,3 +79,15 @@ def test_category_and_band_shares() -> None:
 def test_inconsistent_bins_are_refused(bad: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         Bins.model_validate(bad)
+
+
+def test_chunks_add_up_to_the_whole(bundle_dir: Path, scorer: Scorer, people: list[dict[str, Any]]) -> None:
+    """Counting in chunks of 7 gives the report counting all at once gives: nothing dropped between chunks."""
+    manifest = read_manifest(bundle_dir)
+    assert manifest.reference is not None
+    records = decision_records(scorer, people[:1000], challenger=scorer)
+    whole, chunked = Stability(manifest.reference), Stability(manifest.reference, chunk=7)
+    whole.add(iter(records))
+    chunked.add(iter(records))
+    assert chunked.n == whole.n == 1000 and chunked.challenger.n == 1000
+    assert chunked.report() == whole.report()
