@@ -7,9 +7,11 @@ nothing of a record outlives its chunk.
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -42,7 +44,7 @@ class NumericCounter:
         self.cuts = np.asarray(self.bins.cuts, dtype=float)
         self.counts = np.zeros(len(self.bins.shares), dtype=np.int64)
 
-    def add(self, values: list[Any]) -> None:
+    def add(self, values: Sequence[Any]) -> None:
         try:
             x = np.array(values, dtype=float)  # None becomes NaN
         except (TypeError, ValueError):
@@ -74,15 +76,18 @@ class CategoryCounter:
         self.position[None] = len(self.bins.categories) + 1
         self.counts = np.zeros(len(self.bins.categories) + 1, dtype=np.int64)
 
-    def add(self, values: list[Any]) -> None:
+    def add(self, values: Sequence[Any]) -> None:
         other = len(self.bins.categories)
         try:
-            index = [self.position.get(v, other) for v in values]
-        except TypeError:  # an unhashable value: a list or object where a category belongs
-            index = [self.position.get(v, other) if isinstance(v, str | int) else other for v in values]
-        counts = np.bincount(np.asarray(index, dtype=np.int64), minlength=other + 2)
-        self.counts += counts[: other + 1]
-        self.missing += int(counts[other + 1])
+            tally = Counter(values)  # counted in C; then one lookup per distinct value
+        except TypeError:  # an unhashable value (a list or object where a category belongs)
+            tally = Counter(v if v is None or isinstance(v, str | int | float) else OTHER for v in values)
+        for value, count in tally.items():
+            i = self.position.get(value, other)
+            if i > other:
+                self.missing += count
+            else:
+                self.counts[i] += count
 
     @property
     def expected(self) -> list[float]:
@@ -164,46 +169,67 @@ class Stability:
         self.fields: dict[str, Counter_] = {name: counter_for(name, b) for name, b in reference.fields.items()}
         self.bands: Counter[str] = Counter()
         self.challenger = Challenger(reference.score)
-        self._applicants: list[Mapping[str, Any]] = []
+        self._names = list(self.fields)
+        # Every field of an applicant in one C call (a tuple, in the order of self.fields).
+        self._fields_of: Callable[[Mapping[str, Any]], tuple[Any, ...]] = (
+            itemgetter(*self._names) if len(self._names) > 1 else lambda a: (a[self._names[0]],)
+        )
+        self._rows: list[tuple[Any, ...]] = []
         self._scores: list[float] = []
         self._bands: list[Any] = []
         self._challengers: list[tuple[float, Any, Mapping[str, Any]]] = []
 
     def add(self, records: Iterable[Mapping[str, Any]]) -> None:
-        applicants, scores, bands, challengers = self._applicants, self._scores, self._bands, self._challengers
+        # Parsed JSON holds no reference cycles, and the cyclic collector's passes over the
+        # chunk's objects were a sixth of the time: off while counting, as it was before.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._add(records)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _add(self, records: Iterable[Mapping[str, Any]]) -> None:
+        rows, scores, bands, challengers = self._rows, self._scores, self._bands, self._challengers
+        fields_of, names = self._fields_of, self._names
         for record in records:
-            if not isinstance(record, Mapping):
+            # Exact type checks first: parsed JSON is dicts and floats, and these run per record.
+            if type(record) is not dict and not isinstance(record, Mapping):
                 self.skipped += 1
                 continue
             applicant = record.get("applicant")
             score = record.get("risk_score")
-            if not isinstance(applicant, Mapping) or not isinstance(score, int | float) or isinstance(score, bool):
+            if (type(applicant) is not dict and not isinstance(applicant, Mapping)) or type(score) not in (float, int):
                 self.skipped += 1  # not a decision record (or a damaged one): counted, not judged
                 continue
-            applicants.append(applicant)
+            try:
+                rows.append(fields_of(applicant))
+            except KeyError:  # a field missing: counted as missing
+                rows.append(tuple(applicant.get(n) for n in names))
             scores.append(score)
             band = record.get("risk_band")
             bands.append(band)
             challenger = record.get("challenger")
             if isinstance(challenger, Mapping):
                 challengers.append((score, band, challenger))
-            if len(applicants) >= self.chunk:
+            if len(rows) >= self.chunk:
                 self._flush()
         self._flush()
 
     def _flush(self) -> None:
-        if not self._applicants:
+        if not self._rows:
             return
-        applicants = self._applicants
-        self.n += len(applicants)
+        self.n += len(self._rows)
         self.score.add(self._scores)
-        for name, counter in self.fields.items():
-            counter.add([a.get(name) for a in applicants])
+        # Columns by transposing the chunk's rows, then each field binned at once.
+        for counter, column in zip(self.fields.values(), zip(*self._rows, strict=True), strict=True):
+            counter.add(column)
         self.bands.update(self._bands)
         if self._challengers:
             self.challenger.add(self._challengers)
         # Emptied in place: `add` holds these very lists while it runs.
-        for buffer in (self._applicants, self._scores, self._bands, self._challengers):
+        for buffer in (self._rows, self._scores, self._bands, self._challengers):
             buffer.clear()
 
     def report(self) -> dict[str, Any]:
