@@ -96,7 +96,11 @@ finally:
     print("peak_kb", peak.split()[1], file=sys.stderr)
 """
 DRIFT = "from lambda_app.cli import main; code = main(sys.argv[1:]); sys.stdout.flush()"
-PARSE_ONLY = "from lambda_app.records.read import iter_records; print(sum(1 for _ in iter_records(sys.argv[1])))"
+# The collector off, as the report runs (lambda_app.monitoring.stability).
+PARSE_ONLY = (
+    "import gc; gc.disable(); from lambda_app.records.read import iter_records; "
+    "print(sum(1 for _ in iter_records(sys.argv[1])))"
+)
 
 
 def timed(body: str, args: list[str]) -> Run:

@@ -126,9 +126,9 @@ def draw_pngs(report: dict[str, Any], out: Path) -> dict[str, str]:
         ax.invert_yaxis()
         ax.set_xlabel("share of applicants (%)")
         ax.set_title(f"{'Risk score' if name == 'score' else name}: PSI {_psi(variable['psi'])} ({variable['status']})")
-        ax.legend(loc="lower right", frameon=False)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, frameon=False)
         fig.tight_layout()
-        fig.savefig(out / file)
+        fig.savefig(out / file, bbox_inches="tight")
         plt.close(fig)
         files[name] = file
     return files

@@ -199,7 +199,7 @@ class Stability:
                 self.skipped += 1
                 continue
             applicant = record.get("applicant")
-            score = record.get("risk_score")
+            score: Any = record.get("risk_score")
             if (type(applicant) is not dict and not isinstance(applicant, Mapping)) or type(score) not in (float, int):
                 self.skipped += 1  # not a decision record (or a damaged one): counted, not judged
                 continue

@@ -22,6 +22,15 @@ class BinView:
     label: str
     reference: float  # %
     current: float  # %
+    scale: float  # the variable's largest share (%): the bars' full width
+
+    @property
+    def reference_width(self) -> float:
+        return 100 * self.reference / self.scale if self.scale else 0.0
+
+    @property
+    def current_width(self) -> float:
+        return 100 * self.current / self.scale if self.scale else 0.0
 
 
 @dataclass(frozen=True)
@@ -62,11 +71,12 @@ def png_files(directory: Path | None) -> dict[str, Path]:
 
 
 def variable_view(name: str, variable: dict[str, Any], png: str, pngs: dict[str, Path]) -> VariableView:
+    scale = max((100 * max(b["reference"], b["current"]) for b in variable["bins"]), default=0.0)
     return VariableView(
         name=name,
         psi=variable["psi"],
         status=variable["status"],
-        bins=[BinView(bin_label(b), 100 * b["reference"], 100 * b["current"]) for b in variable["bins"]],
+        bins=[BinView(bin_label(b), 100 * b["reference"], 100 * b["current"], scale) for b in variable["bins"]],
         png=png if png in pngs else None,
     )
 
