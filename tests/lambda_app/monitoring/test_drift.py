@@ -6,6 +6,7 @@ import bisect
 import json
 import math
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -242,3 +243,15 @@ def test_a_damaged_records_file_names_its_line(
 def test_a_missing_bundle_is_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path, stable_records: Path) -> None:
     assert loan_risk(["drift", "--model", str(tmp_path / "none"), "--records", str(stable_records)]) == 2
     assert "No model bundle" in capsys.readouterr().err
+
+
+def test_without_matplotlib_the_report_says_so_and_keeps_its_own_charts(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, bundle_dir: Path, shifted_records: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as in the serving image
+    out = tmp_path / "report"
+    assert loan_risk(["drift", "--model", str(bundle_dir), "--records", str(shifted_records), "--out", str(out)]) == 0
+    assert "matplotlib is not installed" in capsys.readouterr().err
+    assert {p.name for p in out.iterdir()} == {"report.json", "report.html"}
+    page = (out / "report.html").read_text()
+    assert "matplotlib is not installed" in page and "class='bar cur'" in page and "<img" not in page
