@@ -246,7 +246,11 @@ def test_a_missing_bundle_is_exit_2(capsys: pytest.CaptureFixture[str], tmp_path
 
 
 def test_without_matplotlib_the_report_says_so_and_keeps_its_own_charts(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, bundle_dir: Path, shifted_records: Path
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    bundle_dir: Path,
+    shifted_records: Path,
 ) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # as in the serving image
     out = tmp_path / "report"
