@@ -87,6 +87,27 @@ def test_the_alarm_reads_the_score_psi_the_job_publishes_at_the_shift_band() -> 
     assert errors["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "MonitoringFunction"}}]
 
 
+def test_the_api_function_reads_the_latest_report_only_with_monitoring() -> None:
+    env = resource("ScoreFunction")["Properties"]["Environment"]["Variables"]
+    assert env["MONITORING_REPORT_DIR"] == {
+        "Fn::If": [
+            "Monitoring",
+            {"Fn::Sub": "s3://${MonitoringReportsBucket}/stability/latest"},
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
+    (policy,) = resource("ScoreFunctionRole")["Properties"]["Policies"]
+    reads = [
+        s["Fn::If"][1]
+        for s in policy["PolicyDocument"]["Statement"]
+        if "Fn::If" in s and s["Fn::If"][0] == "Monitoring"
+    ]
+    assert {s["Action"]: s["Resource"] for s in reads} == {
+        "s3:GetObject": {"Fn::Sub": "${MonitoringReportsBucket.Arn}/stability/latest/*"},
+        "s3:ListBucket": {"Fn::GetAtt": ["MonitoringReportsBucket", "Arn"]},
+    }
+
+
 def test_the_reports_bucket_is_private_encrypted_and_https_only() -> None:
     bucket = resource("MonitoringReportsBucket")["Properties"]
     assert all(bucket["PublicAccessBlockConfiguration"].values())
@@ -130,5 +151,6 @@ def test_the_monitoring_stack_is_created_in_moto(aws: None) -> None:
     (rule,) = boto3.client("events", region_name=REGION).list_rules()["Rules"]
     assert rule["ScheduleExpression"] == "cron(30 2 * * ? *)"
     assert bucket in [b["Name"] for b in boto3.client("s3", region_name=REGION).list_buckets()["Buckets"]]
-    # Still one API function, untouched by the job.
-    assert boto3.client("lambda", region_name=REGION).get_function(FunctionName="loan-risk-score")
+    # The API function's page reads the job's latest report.
+    score = boto3.client("lambda", region_name=REGION).get_function(FunctionName="loan-risk-score")["Configuration"]
+    assert score["Environment"]["Variables"]["MONITORING_REPORT_DIR"] == f"s3://{bucket}/stability/latest"

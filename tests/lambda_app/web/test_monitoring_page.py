@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,6 +14,7 @@ from lambda_app import cli
 from lambda_app.app import create_app
 from lambda_app.core.scoring import Scorer
 from lambda_app.settings import Settings
+from tests.conftest import S3_BUCKET
 from tests.lambda_app.monitoring.records import applicants, decision_records, write_jsonl
 
 
@@ -54,6 +56,7 @@ def test_the_page_shows_the_shifted_field_its_chart_and_the_bands(
     assert png.status_code == 200 and png.headers["content-type"] == "image/png" and png.content[:4] == b"\x89PNG"
     assert c.get("/monitoring/charts/report.json").status_code == 404
     assert c.get("/monitoring/charts/..%2Freport.json").status_code == 404
+    assert c.get("/monitoring/charts/other.png").status_code == 404
     for band in ("Low", "Medium", "High", "Very high"):
         assert f'<th scope="row">{band}</th>' in r.text
 
@@ -71,3 +74,17 @@ def test_a_damaged_report_is_said_so(bundle_dir: Path, scorer: Scorer, tmp_path:
     (tmp_path / "report.json").write_text("{not json")
     r = client(bundle_dir, scorer, tmp_path).get("/monitoring")
     assert r.status_code == 200 and "cannot be read" in r.text and "No report available" in r.text
+
+
+def test_a_report_in_s3_is_shown(bundle_dir: Path, scorer: Scorer, report_dir: Path, s3: Any) -> None:
+    """Where the scheduled job writes it on AWS: s3://bucket/stability/latest/."""
+    c = client(bundle_dir, scorer, f"s3://{S3_BUCKET}/stability/latest")
+    assert "No report available" in c.get("/monitoring").text  # nothing there yet
+    for f in report_dir.iterdir():
+        s3.put_object(Bucket=S3_BUCKET, Key=f"stability/latest/{f.name}", Body=f.read_bytes())
+    r = c.get("/monitoring")
+    assert r.status_code == 200 and '<span id="overall" class="status status-shift">shift</span>' in r.text
+    png = c.get("/monitoring/charts/field-AnnualIncome.png")
+    assert png.status_code == 200 and png.content[:4] == b"\x89PNG"
+    assert c.get("/monitoring/charts/report.json").status_code == 404
+    assert c.get("/monitoring/charts/other.png").status_code == 404
