@@ -38,7 +38,8 @@ class Settings(BaseSettings):
     # Monitoring (lambda_app.monitoring): the page shows a report; the scheduled job makes them.
     monitoring_report_dir: str = Field(
         "",
-        description="Directory holding the latest stability report (report.json, from `loan-risk drift --out`) "
+        description="Directory (or s3://bucket/prefix) holding the latest stability report (report.json, from "
+        "`loan-risk drift --out` or the scheduled job) "
         "that the /monitoring page shows; empty: the page says none is available",
     )
     monitoring_records_uri: str = Field(
