@@ -17,17 +17,25 @@ class NoReference(ValueError):
     """The bundle has no reference distributions to compare with."""
 
 
-def within(records: Iterable[Mapping[str, Any]], since: date | None, until: date | None) -> Iterator[Mapping[str, Any]]:
+def within(
+    records: Iterable[Mapping[str, Any]], since: date | None, until: date | None, undated: list[int] | None = None
+) -> Iterator[Mapping[str, Any]]:
     """Records decided between the two days (inclusive), by their own `decided_at`: the
-    partitions already skip whole days, this catches files that are not partitioned."""
+    partitions already skip whole days, this catches files that are not partitioned. A
+    record without a date cannot be placed in the period: it is left out and counted in
+    `undated[0]`."""
     if since is None and until is None:
         yield from records
         return
-    low = since.isoformat() if since else ""
+    low = since.isoformat() if since else "0000-01-01"
     high = until.isoformat() if until else "9999-12-31"
     for record in records:
-        day = str(record.get("decided_at", ""))[:10]
-        if low <= day <= high:
+        stamp = record.get("decided_at") if isinstance(record, Mapping) else None
+        if not isinstance(stamp, str) or len(stamp) < 10:
+            if undated is not None:
+                undated[0] += 1
+            continue
+        if low <= stamp[:10] <= high:
             yield record
 
 
@@ -45,7 +53,8 @@ def drift_report(
             "version of the code (`loan-risk train`) to monitor it."
         )
     stability = Stability(manifest.reference, minimum=minimum)
-    stability.add(within(iter_records(records_uri, since, until), since, until))
+    undated = [0]
+    stability.add(within(iter_records(records_uri, since, until), since, until, undated))
     return {
         "report": "loan-risk.stability/1",
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -55,4 +64,5 @@ def drift_report(
         "until": until.isoformat() if until else None,
         "thresholds": {"stable_below": STABLE_BELOW, "shift_above": SHIFT_ABOVE, "epsilon": EPSILON},
         **stability.report(),
+        "undated": undated[0],  # left out of a dated period: no decided_at to place them by
     }

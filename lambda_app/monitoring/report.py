@@ -75,6 +75,8 @@ def text_summary(report: dict[str, Any]) -> str:
         )
     if report["skipped"]:
         lines.append(f"  skipped {report['skipped']:,} records that are not decision records")
+    if report.get("undated"):
+        lines.append(f"  left out {report['undated']:,} records without a decided_at (cannot be placed in the period)")
     return "\n".join(lines)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import gzip
 import json
 import math
 import shutil
@@ -140,8 +141,11 @@ def test_nothing_in_the_period_is_insufficient_and_the_period_filters(
     # One file without partitions: the records' own decided_at decides.
     merged = tmp_path / "merged.jsonl"
     merged.write_bytes(b"".join(p.read_bytes() for p in sorted(both.rglob("*.jsonl"))))
+    with merged.open("a") as f:
+        f.write('{"applicant": {}, "risk_score": 1.0}\n')  # no decided_at: cannot be placed in a period
     _, day2, _ = drift(capsys, "--model", str(bundle_dir), "--records", str(merged), "--since", "2026-11-21")
     assert day2["n"] == 3000 and day2["fields"]["AnnualIncome"]["status"] == "shift"
+    assert day2["undated"] == 1
 
 
 def test_values_outside_the_training_range_land_in_the_end_bins(
@@ -259,3 +263,17 @@ def test_without_matplotlib_the_report_says_so_and_keeps_its_own_charts(
     assert {p.name for p in out.iterdir()} == {"report.json", "report.html"}
     page = (out / "report.html").read_text()
     assert "matplotlib is not installed" in page and "class='bar cur'" in page and "<img" not in page
+
+
+def test_gzipped_records_read_the_same(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, bundle_dir: Path, stable_records: Path
+) -> None:
+    (plain,) = stable_records.rglob("*.jsonl")
+    target = tmp_path / "dt=2026-11-20" / "part-0.jsonl.gz"
+    target.parent.mkdir()
+    # Blank and CRLF-ended lines as other writers leave them.
+    target.write_bytes(gzip.compress(plain.read_bytes().replace(b"\n", b"\r\n\n", 5)))
+    _, zipped, _ = drift(capsys, "--model", str(bundle_dir), "--records", str(tmp_path))
+    _, original, _ = drift(capsys, "--model", str(bundle_dir), "--records", str(stable_records))
+    assert zipped["n"] == original["n"] == 3000
+    assert zipped["fields"] == original["fields"] and zipped["score"] == original["score"]
