@@ -101,4 +101,6 @@ def outcomes_main(argv: list[str], prog: str = "loan-risk outcomes") -> int:
     return 0
 
 
-main = drift_main
+def main(argv: list[str], prog: str = "loan-risk drift") -> int:
+    """Either command, by the last word of its name (`loan-risk drift`, `loan-risk outcomes`)."""
+    return outcomes_main(argv, prog) if prog.endswith("outcomes") else drift_main(argv, prog)

@@ -180,8 +180,8 @@ class Stability:
         self._challengers: list[tuple[float, Any, Mapping[str, Any]]] = []
 
     def add(self, records: Iterable[Mapping[str, Any]]) -> None:
-        # Parsed JSON holds no reference cycles, and the cyclic collector's passes over the
-        # chunk's objects were a sixth of the time: off while counting, as it was before.
+        # Parsed JSON holds no reference cycles, so the cyclic collector's passes over the
+        # chunk's objects find nothing to free: off while counting, then as it was before.
         collecting = gc.isenabled()
         gc.disable()
         try:
