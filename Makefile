@@ -6,7 +6,7 @@ MODEL_DIR ?= models/current
 # Train on the original data when a user has put it in data/, else on generated demo data.
 TRAIN_DATA ?= $(if $(wildcard data/Loan.csv),data/Loan.csv,data/synthetic.csv)
 
-.PHONY: help install browser wrk model run test lint bench soak overload fuzz clean tools check-infra images smoke-images events
+.PHONY: help install browser wrk model run test lint bench soak overload fuzz clean tools check-infra images smoke-images events drift-bench
 
 help:
 	@echo "make run    set up, train a model if there is none, serve on http://127.0.0.1:8000"
@@ -20,6 +20,7 @@ help:
 	@echo "make bench  benchmark table: each figure beside its floor (README: Performance)"
 	@echo "make soak   5 minutes of mixed traffic on loopback: no 5xx, no memory growth"
 	@echo "make overload  floods on loopback (1,024 connections): shedding on and off, side by side"
+	@echo "make drift-bench   the stability report over 1,000,000 decision records: time and memory"
 	@echo "make fuzz   schemathesis, 2,000 examples per operation and mode (make test runs 200)"
 
 $(VENV)/.installed: pyproject.toml
@@ -66,6 +67,9 @@ soak: $(MODEL_DIR)/manifest.json wrk
 
 overload: $(MODEL_DIR)/manifest.json wrk
 	MODEL_URI=$(MODEL_DIR) $(BIN)/python -m benchmarks.overload
+
+drift-bench: $(MODEL_DIR)/manifest.json
+	MODEL_URI=$(MODEL_DIR) $(BIN)/python -m benchmarks.drift
 
 fuzz: $(VENV)/.installed
 	FUZZ_EXAMPLES=2000 $(BIN)/python -m pytest -q -s tests/lambda_app/api/test_fuzz.py

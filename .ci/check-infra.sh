@@ -17,7 +17,8 @@ run() {
 }
 
 # checkov drops resources whose Condition is false under the parameter defaults, and the ECS
-# part is off by default: scan a copy with EnableEcs (and HTTPS, and decision records) switched on as well.
+# part and the monitoring job are off by default: scan a copy with EnableEcs (and HTTPS, decision
+# records and a DecisionRecordsUri) switched on as well.
 variant=$(mktemp -d)
 trap 'rm -rf "$variant"' EXIT
 python3 - template.yaml "$variant/template-ecs.yaml" <<'PY'
@@ -29,6 +30,9 @@ assert n == m == 1, "EnableEcs/CertificateArn parameters changed shape; update .
 # Decision records are off by default too: the variant keeps them (their store and roles get scanned).
 text, k = re.subn(r'(\n  DecisionRecords:\n(?:    #.*\n)*    Type: String\n    Default: )"off"', r'\1best-effort', text)
 assert k == 1, "DecisionRecords parameter changed shape; update .ci/check-infra.sh"
+# The monitoring job, its bucket and alarms exist only with a records URI.
+text, k = re.subn(r'(\n  DecisionRecordsUri:\n(?:    #.*\n)*    Type: String\n    Default: )""', r'\1"s3://example-records/records"', text)
+assert k == 1, "DecisionRecordsUri parameter changed shape; update .ci/check-infra.sh"
 open(sys.argv[2], "w").write(text)
 PY
 

@@ -2,7 +2,7 @@
 
 Each subcommand lives with the code it drives and is imported only when it runs, so
 `loan-risk serve` never imports training's libraries and the serving image needs none.
-A subcommand's module has `main(argv, prog) -> int`.
+A subcommand's module has `main(argv, prog) -> int`, or names its function as `module:function`.
 """
 
 from __future__ import annotations
@@ -23,6 +23,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "lambda_app.records.replay",
         "re-score stored decision records with their bundle; report any difference",
     ),
+    "drift": (
+        "lambda_app.monitoring.cli:drift_main",
+        "population stability (PSI) of decision records against the bundle",
+    ),
+    "outcomes": ("lambda_app.monitoring.cli:outcomes_main", "back-test decision records against observed outcomes"),
 }
 
 
@@ -38,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.parse_args(args[:1])  # --help, or a usage error for an unknown command
         return 2
     module, _ = COMMANDS[args[0]]
-    run = importlib.import_module(module).main
+    module, _, function = module.partition(":")
+    run = getattr(importlib.import_module(module), function or "main")
     if module == "training.__main__":  # one parser for its four subcommands
         code: int = run(args, prog="loan-risk")
     else:

@@ -75,6 +75,21 @@ class Settings(BaseSettings):
         description="Requests one server worker handles at once; more are answered 503 at once "
         "(lambda_app.middleware.load_shed). 0 derives it from the CPUs and workers (in_flight_limit)",
     )
+    # Monitoring (lambda_app.monitoring): the page shows a report; the scheduled job makes them.
+    monitoring_report_dir: str = Field(
+        "",
+        description="Directory (or s3://bucket/prefix) holding the latest stability report (report.json, from "
+        "`loan-risk drift --out` or the scheduled job) "
+        "that the /monitoring page shows; empty: the page says none is available",
+    )
+    monitoring_records_uri: str = Field(
+        "", description="Scheduled job: decision records it reads (s3://bucket/prefix or a directory)"
+    )
+    monitoring_report_uri: str = Field(
+        "", description="Scheduled job: where it writes reports (s3://bucket/prefix or a directory)"
+    )
+    monitoring_period_days: int = Field(1, ge=1, le=366, description="Scheduled job: days of records per report")
+    monitoring_namespace: str = Field("LoanRisk/Monitoring", description="Scheduled job: CloudWatch metrics namespace")
 
     def in_flight_limit(self) -> int:
         """MAX_IN_FLIGHT, or IN_FLIGHT_PER_CPU for each CPU this worker has: the CPUs shared

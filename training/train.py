@@ -25,7 +25,8 @@ from catboost import CatBoostRegressor
 
 from lambda_app.core.bundle import MODEL_FILE, Band, Manifest, file_sha256, schema_sha256, write_manifest
 from lambda_app.core.model_metrics import CrossValidation, ExclusionComparison, Holdout, Metrics, Regression
-from lambda_app.core.schema import FIELDS, PROTECTED, TARGET, Applicant
+from lambda_app.core.schema import FEATURES, FIELDS, PROTECTED, TARGET, Applicant
+from lambda_app.monitoring.reference import build_reference
 from training.approval import approval_labels, auc
 from training.cv import CVResult, FoldPrediction, cross_validate, paired_difference
 from training.dataset import Dataset
@@ -152,6 +153,7 @@ def train_bundle(data: Dataset, out: Path, config: TrainConfig = TrainConfig()) 
         approval_index=fitted.index.status.model_copy(update=index_out_of_fold(frame, result)),
         exclusion_comparison=comparison,
     )
+    bands = bands_from(out_of_fold)
     manifest = Manifest(
         version=f"{now:%Y%m%d}-{sha[:10]}",
         created_at=now.isoformat(timespec="seconds"),
@@ -172,10 +174,13 @@ def train_bundle(data: Dataset, out: Path, config: TrainConfig = TrainConfig()) 
         },
         # Bands and percentiles from out-of-fold scores: the distribution new applicants
         # will get, not the tighter one of rows the model was fitted on.
-        bands=bands_from(out_of_fold),
+        bands=bands,
         score_range=(float(frame[TARGET].min()), float(frame[TARGET].max())),
         score_quantiles=[round(float(q), 3) for q in np.quantile(out_of_fold, np.linspace(0, 1, 101))],
         typical_applicant=typical_applicant(frame),
+        # What monitoring compares new applicants with: these applicants' fields, and the
+        # out-of-fold scores (the distribution unseen applicants get, as for the bands).
+        reference=build_reference({f: frame[f].to_numpy() for f in FEATURES}, out_of_fold, bands),
         library_versions={
             "catboost": catboost.__version__,
             "numpy": np.__version__,

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from lambda_app.core.approval import ApprovalIndex
+from lambda_app.core.distributions import Reference
 from lambda_app.core.model_metrics import Metrics
 from lambda_app.core.schema import Applicant
 
@@ -63,6 +64,9 @@ class Manifest(BaseModel):
     score_range: tuple[float, float]
     score_quantiles: list[float] = []  # percentiles 0..100 of the model's out-of-fold scores on its training data
     typical_applicant: dict[str, Any] = {}  # median / most common value of each field in the training data
+    # Bins and shares of the score and the fields that monitoring compares against; None in
+    # bundles trained before monitoring existed (they still serve; `loan-risk drift` refuses them).
+    reference: Reference | None = None
     library_versions: dict[str, str]
     code_version: str = "unknown"
 

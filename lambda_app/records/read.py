@@ -9,14 +9,14 @@ files without opening them.
 from __future__ import annotations
 
 import gzip
-import io
-import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import IO, Any, cast
 from urllib.parse import urlparse
+
+from pydantic_core import from_json
 
 PARTITION = re.compile(r"(?:^|/)dt=(\d{4}-\d{2}-\d{2})(?:/|$)")
 
@@ -33,19 +33,38 @@ def _in_range(key: str, since: date | None, until: date | None) -> bool:
     return (since is None or day >= since) and (until is None or day <= until)
 
 
-def _lines(stream: IO[bytes], name: str) -> Iterator[dict[str, Any]]:
-    text = io.TextIOWrapper(gzip.GzipFile(fileobj=stream) if name.endswith(".gz") else stream, encoding="utf-8")
-    for number, line in enumerate(text, 1):
-        if not line.strip():
-            continue
+BLOCK = 1 << 22
+
+
+def _split_lines(read: Callable[[int], bytes]) -> Iterator[tuple[bytes, bool]]:
+    """The lines of a stream read in large blocks, each with whether a newline ended it:
+    splitting a block in C is faster than reading line by line, and the memory is one block
+    whatever the file's size."""
+    rest = b""
+    while block := read(BLOCK):
+        lines = (rest + block).split(b"\n")
+        rest = lines.pop()
+        for line in lines:
+            yield line, True
+    if rest:
+        yield rest, False
+
+
+def _lines(stream: IO[bytes] | Any, name: str) -> Iterator[dict[str, Any]]:  # a file, or an S3 StreamingBody
+    # Bytes lines parsed by pydantic-core (which checks the UTF-8): much faster than decoding to
+    # text and json.loads, and parsing is most of the time a monitoring report takes.
+    source = gzip.GzipFile(fileobj=stream) if name.endswith(".gz") else stream
+    for number, (line, terminated) in enumerate(_split_lines(source.read), 1):
         try:
-            yield json.loads(line)
-        except json.JSONDecodeError as e:
-            if not line.endswith("\n"):
+            yield from_json(line, cache_strings="keys")
+        except ValueError as e:
+            if not line.strip():
+                continue  # a blank line
+            if not terminated:
                 # The torn tail of a writer killed mid-write: never acknowledged, so not a
                 # record (lambda_app.records.sinks). A bad line anywhere else is damage.
                 return
-            raise RecordsError(f"{name}, line {number}: not a JSON record ({e.msg})") from None
+            raise RecordsError(f"{name}, line {number}: not a JSON record ({e})") from None
 
 
 def local_files(root: Path, since: date | None = None, until: date | None = None) -> list[Path]:

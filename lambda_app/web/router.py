@@ -8,12 +8,12 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Scope
 
 from lambda_app.settings import Settings
-from lambda_app.web import applicant, batch, model
+from lambda_app.web import applicant, batch, model, monitoring
 from lambda_app.web.batch import batch_page, file_too_large
 from lambda_app.web.rendering import error_page
 from lambda_app.web.uploads import FORM_MAX_BYTES
 
-PAGES = (applicant.router, batch.router, model.router)
+PAGES = (applicant.router, batch.router, model.router, monitoring.router)
 router = APIRouter(include_in_schema=False)
 for pages in PAGES:
     router.include_router(pages)

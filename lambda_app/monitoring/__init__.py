@@ -1,0 +1,1 @@
+"""Model monitoring: population stability (PSI/CSI) against the bundle's reference, and outcomes."""
