@@ -38,6 +38,7 @@ class SinkCost:
     directory_us: float  # best-effort, local directory sink
     firehose_us: float  # best-effort, Firehose PutRecordBatch to moto server
     firehose_p99_us: float
+    firehose_cpu_us: float  # this process's CPU time of it: the client's own work, without the wait
     s3_us: float  # best-effort, S3 PutObject to moto server
     record_bytes: int
 
@@ -100,19 +101,20 @@ def moto_server() -> Iterator[str]:
         proc.wait(10)
 
 
-def invocation_us(recorder: Recorder, n: int) -> list[float]:
-    """Per invocation: submit one new record, then flush, as the Lambda handler does."""
-    times = []
+def invocation_us(recorder: Recorder, n: int) -> tuple[list[float], list[float]]:
+    """Per invocation: submit one new record, then flush, as the Lambda handler does; wall and CPU time."""
+    wall, cpu = [], []
     for _ in range(n):
         one = record()
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.thread_time()
         recorder.submit([one])
         recorder.flush()
-        times.append((time.perf_counter() - t) * 1e6)
-    return times
+        wall.append((time.perf_counter() - t) * 1e6)
+        cpu.append((time.thread_time() - c) * 1e6)
+    return wall, cpu
 
 
-def median_of(sink: Sink | None, n: int, warmup: int = 20) -> list[float]:
+def timed(sink: Sink | None, n: int, warmup: int = 20) -> tuple[list[float], list[float]]:
     recorder = Recorder("off", None) if sink is None else Recorder("best-effort", sink)
     invocation_us(recorder, warmup)
     return invocation_us(recorder, n)
@@ -135,10 +137,10 @@ def measure(n: int = 300) -> SinkCost:
                     "Prefix": "decisions/dt=!{timestamp:yyyy-MM-dd}/",
                 },
             )
-            off = median_of(None, n)
-            directory = median_of(DirectorySink(Path(tmp)), n)
-            to_firehose = median_of(FirehoseSink(STREAM, client=firehose), n)
-            to_s3 = median_of(S3Sink(BUCKET, "direct", client=s3), n)
+            off, _ = timed(None, n)
+            directory, _ = timed(DirectorySink(Path(tmp)), n)
+            to_firehose, firehose_cpu = timed(FirehoseSink(STREAM, client=firehose), n)
+            to_s3, _ = timed(S3Sink(BUCKET, "direct", client=s3), n)
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -147,6 +149,7 @@ def measure(n: int = 300) -> SinkCost:
         directory_us=statistics.median(directory),
         firehose_us=statistics.median(to_firehose),
         firehose_p99_us=statistics.quantiles(to_firehose, n=100)[98],
+        firehose_cpu_us=statistics.median(firehose_cpu),
         s3_us=statistics.median(to_s3),
         record_bytes=len(record().model_dump_json()) + 1,
     )

@@ -77,12 +77,14 @@ class Recorder:
             assert self.sink is not None
             try:
                 self.sink.write(lines)
-            except SinkError as e:
+            except Exception as e:  # SinkError, or a sink's bug: either way the record is not stored
+                written = e.written if isinstance(e, SinkError) else 0
                 # Not lost: the caller gets a 503, not a score, so there is no decision to record.
-                telemetry.count(UNAVAILABLE, len(lines))
-                telemetry.count(WRITTEN, e.written)
+                telemetry.count(UNAVAILABLE, len(lines) - written)
+                telemetry.count(WRITTEN, written)
                 raise RecordsUnavailable(
-                    f"Decision records could not be stored ({e}); the score was not returned.", self.retry_after
+                    f"Decision records could not be stored ({_describe(e)}); the score was not returned.",
+                    self.retry_after,
                 ) from None
             telemetry.count(WRITTEN, len(lines))
             return
@@ -109,11 +111,11 @@ class Recorder:
                     batch = lines[start : start + self.batch_size]
                     try:
                         self.sink.write(batch)
-                    except SinkError as e:
-                        written += e.written
+                    except Exception as e:  # SinkError, or a sink's bug: count the loss either way
+                        written += e.written if isinstance(e, SinkError) else 0
                         telemetry.count(LOST, len(lines) - written)
                         telemetry.logger.warning(
-                            "Decision records lost", extra={"lost": len(lines) - written, "sink_error": str(e)}
+                            "Decision records lost", extra={"lost": len(lines) - written, "sink_error": _describe(e)}
                         )
                         return written
                     written += len(batch)
@@ -132,10 +134,7 @@ class Recorder:
 
     def _run(self, interval_s: float) -> None:
         while not self._stop.wait(interval_s):
-            try:
-                self.flush()
-            except Exception:  # a sink bug must not end the flusher; what it held is counted lost
-                telemetry.logger.exception("Decision records flusher failed")
+            self.flush()  # counts its own losses, whatever the sink raises
 
     def close(self, timeout_s: float = 10.0) -> None:
         """Stop the flusher and write what is left (server shutdown, SIGTERM)."""
@@ -144,6 +143,12 @@ class Recorder:
             self._stop.set()
             thread.join(timeout_s)
         self.flush()
+
+
+def _describe(e: Exception) -> str:
+    # A SinkError's message names the sink and the count; any other error only by its type, since
+    # its message could quote what it was given (a record).
+    return str(e) if isinstance(e, SinkError) else f"{type(e).__name__} in the sink"
 
 
 def make_recorder(settings: Settings) -> Recorder:

@@ -25,6 +25,7 @@ from lambda_app.core.scoring import Scorer
 from lambda_app.records.build import reasons_record
 from lambda_app.records.format import DecisionRecord, ReasonRecord, ReasonsRecord
 from lambda_app.records.read import RecordsError, iter_records
+from lambda_app.settings import Settings
 
 SCORE_TOLERANCE = 1e-4
 CHUNK = 500  # records scored together: CatBoost is much faster per applicant in batches
@@ -182,7 +183,9 @@ def main(argv: list[str], prog: str) -> int:
     parser.add_argument(
         "--model", required=True, help="the bundle the records name: a directory or s3://bucket/prefix/VERSION"
     )
-    parser.add_argument("--cache-dir", default="/tmp/model-cache", help="where a bundle from S3 is kept")
+    parser.add_argument(
+        "--cache-dir", default=Settings().model_cache_dir, help="where a bundle from S3 is kept (MODEL_CACHE_DIR)"
+    )
     parser.add_argument("--json", action="store_true", help="print the report as one JSON document")
     args = parser.parse_args(argv)
     try:

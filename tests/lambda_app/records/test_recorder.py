@@ -116,3 +116,21 @@ def test_unwritable_sink_setting_fails_at_start(tmp_path: Path) -> None:
         make_recorder(Settings(decision_records="best-effort", decision_sink=str(tmp_path / "f" / "x")))
     with pytest.raises(RecordsConfigError, match="unknown scheme"):
         make_recorder(Settings(decision_records="required", decision_sink="ftp://host/x"))
+
+
+class BrokenSink:
+    """A sink with a bug: it raises something other than SinkError."""
+
+    def write(self, lines: object) -> None:
+        raise KeyError("AnnualIncome=48000")
+
+
+def test_a_sink_that_breaks_still_has_its_losses_counted(scorer: Scorer, capsys: pytest.CaptureFixture[str]) -> None:
+    best_effort = Recorder("best-effort", BrokenSink())
+    best_effort.submit(scored(scorer, 3))
+    assert best_effort.flush() == 0
+    assert published(capsys)["DecisionRecordsLost"] == 3
+    with pytest.raises(RecordsUnavailable, match="KeyError in the sink") as caught:
+        Recorder("required", BrokenSink()).submit(scored(scorer, 2))
+    assert "48000" not in str(caught.value)
+    assert published(capsys)["DecisionRecordsUnavailable"] == 2
