@@ -128,7 +128,12 @@ def test_only_the_reader_role_reads_and_it_cannot_write() -> None:
         and "s3:GetObject" in str(r)
         and "DecisionRecords" in str(r)
     ]
-    assert readers == ["DecisionRecordsReaderRole"]
+    # Besides the reader role (replay, people), only the scheduled monitoring job reads records,
+    # and it writes nothing but its reports and metrics.
+    assert readers == ["DecisionRecordsReaderRole", "MonitoringFunctionRole"]
+    (job,) = props("MonitoringFunctionRole")["Policies"]
+    writes = [s for s in statements(job) if any(a.endswith(("PutObject", "PutRecordBatch")) for a in actions(s))]
+    assert [s["Resource"] for s in writes] == [{"Fn::Sub": "${MonitoringReportsBucket.Arn}/stability/*"}]
 
 
 def test_function_and_tasks_get_the_mode_and_the_stream() -> None:
