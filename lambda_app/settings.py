@@ -5,14 +5,21 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+# Relative to the working directory: the checkout in development, the task root (/var/task) in
+# the Lambda image, which links it to the baked bundle.
+DEFAULT_MODEL_URI = "models/current"
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", protected_namespaces=())
 
-    model_uri: str = Field("models/current", description="Bundle directory, or s3://bucket/prefix/version")
+    model_uri: str = Field(
+        DEFAULT_MODEL_URI, description="Bundle directory, or s3://bucket/prefix/version; empty means the default"
+    )
     model_cache_dir: str = Field("/tmp/model-cache", description="Where bundles fetched from S3 are kept")
     host: str = Field("127.0.0.1", description="Interface the ASGI server binds (0.0.0.0 in containers)")
     port: int = Field(8000, ge=1, le=65535)
@@ -35,6 +42,15 @@ class Settings(BaseSettings):
         description="How often a server worker writes its metrics (CloudWatch EMF); Lambda writes per invocation",
     )
     request_timeout_s: float = Field(30.0, gt=0, description="Longest a request may take, body included")
+
+    @field_validator("model_uri", mode="before")
+    @classmethod
+    def _empty_model_uri_is_the_default(cls, value: object) -> object:
+        # SAM local passes a template's `!If [cond, value, AWS::NoValue]` as an empty variable,
+        # which would otherwise name the working directory.
+        if isinstance(value, str) and not value.strip():
+            return DEFAULT_MODEL_URI
+        return value
 
     def api_key_list(self) -> list[str]:
         return [k.strip() for k in self.api_keys.get_secret_value().split(",") if k.strip()]
