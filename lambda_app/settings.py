@@ -8,7 +8,6 @@ from functools import lru_cache
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
 # Relative to the working directory: the checkout in development, the task root (/var/task) in
 # the Lambda image, which links it to the baked bundle.
 DEFAULT_MODEL_URI = "models/current"
@@ -42,6 +41,11 @@ class Settings(BaseSettings):
         description="How often a server worker writes its metrics (CloudWatch EMF); Lambda writes per invocation",
     )
     request_timeout_s: float = Field(30.0, gt=0, description="Longest a request may take, body included")
+    pre_traffic_target: str = Field(
+        "",
+        description="The function version a CodeDeploy pre-traffic hook asks the canary questions "
+        "(lambda_app.runtime.pre_traffic; set by the template)",
+    )
 
     @field_validator("model_uri", mode="before")
     @classmethod

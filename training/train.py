@@ -24,10 +24,12 @@ import pandas as pd
 from catboost import CatBoostRegressor
 from threadpoolctl import threadpool_limits
 
+from lambda_app.core import canary
 from lambda_app.core.approval import INDEX
 from lambda_app.core.bundle import MODEL_FILE, Band, Manifest, file_sha256, schema_sha256, write_manifest
 from lambda_app.core.features import add_derived, categorical_indices, model_columns
 from lambda_app.core.schema import FEATURES, FIELDS, PROTECTED, TARGET, Applicant
+from lambda_app.core.scoring import Scorer
 from training.approval import IndexFit, approval_labels, auc, fit_index
 from training.cv import CVResult, FoldPrediction, cross_validate, paired_difference
 from training.dataset import Dataset
@@ -274,5 +276,8 @@ def train_bundle(data: Dataset, out: Path, config: TrainConfig = TrainConfig()) 
         from training.report import write_report  # matplotlib: only when a report is wanted
 
         write_report(out, manifest, frame, result, fitted, seconds_so_far=time.perf_counter() - start)
+    write_manifest(out, manifest)
+    # Answered through the serving code from the bundle as written, as a deployment will be asked.
+    manifest = manifest.model_copy(update={"canary": canary.record(Scorer.load(out))})
     write_manifest(out, manifest)
     return manifest

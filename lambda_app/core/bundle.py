@@ -39,6 +39,15 @@ class DataInfo(BaseModel):
     sha256: str
 
 
+class CanaryCase(BaseModel):
+    """An applicant and the score the bundle gave it when it was made: a deploy's pre-traffic
+    check asks the new version the same question and expects the same answer."""
+
+    name: str
+    applicant: dict[str, Any]
+    risk_score: float
+
+
 class Manifest(BaseModel):
     model_config = ConfigDict(extra="allow", protected_namespaces=())
 
@@ -62,6 +71,8 @@ class Manifest(BaseModel):
     score_range: tuple[float, float]
     score_quantiles: list[float] = []  # percentiles 0..100 of the model's out-of-fold scores on its training data
     typical_applicant: dict[str, Any] = {}  # median / most common value of each field in the training data
+    # Empty in bundles made before canaries were recorded: the check then only asks for a valid score.
+    canary: list[CanaryCase] = []
     library_versions: dict[str, str]
     code_version: str = "unknown"
 
