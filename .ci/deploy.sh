@@ -17,10 +17,12 @@ fi
 
 : "${LAMBDA_IMAGE:?}" "${CFN_ROLE:?}"
 params=(LambdaImageUri="$LAMBDA_IMAGE" ProvisionedConcurrency="${PROVISIONED_CONCURRENCY:-0}"
-        EnableEcs="${ENABLE_ECS:-false}")
+        EnableEcs="${ENABLE_ECS:-false}" EnableWaf="${ENABLE_WAF:-true}")
+if [ -n "${DEPLOYMENT_TYPE:-}" ]; then params+=(DeploymentType="$DEPLOYMENT_TYPE"); fi
 if [ "${ENABLE_ECS:-false}" = true ]; then
   : "${ECS_IMAGE:?}" "${VPC_ID:?}" "${ALB_SUBNET_IDS:?}" "${TASK_SUBNET_IDS:?}"
-  params+=(EcsImageUri="$ECS_IMAGE" VpcId="$VPC_ID" AlbSubnetIds="$ALB_SUBNET_IDS" TaskSubnetIds="$TASK_SUBNET_IDS")
+  params+=(EcsImageUri="$ECS_IMAGE" VpcId="$VPC_ID" AlbSubnetIds="$ALB_SUBNET_IDS" TaskSubnetIds="$TASK_SUBNET_IDS"
+           EcsLaunchType="${ECS_LAUNCH_TYPE:-FARGATE}")
   if [ -n "${CERTIFICATE_ARN:-}" ]; then params+=(CertificateArn="$CERTIFICATE_ARN"); fi
 fi
 

@@ -121,7 +121,7 @@ class Runner:
 
         python = re.sub(r"\b(vars|env|steps|github)(\.[\w-]+)+", context, text.strip())
         python = python.replace("failure()", repr(failed)).replace("&&", " and ").replace("||", " or ")
-        return eval(python, {"__builtins__": {}})  # noqa: S307  # the workflow's own expressions
+        return eval(python, {"__builtins__": {}})  # the workflow's own expressions
 
     def substitute(self, text: str, env: dict[str, str], failed: bool) -> str:
         return re.sub(r"\$\{\{(.+?)\}\}", lambda m: str(self.expression(m[1], env, failed)), text)
@@ -202,7 +202,7 @@ def conditions_met(template: dict[str, Any], parameters: dict[str, str]) -> set[
         return node
 
     def holds(node: Any) -> bool:
-        (fn, args), = node.items()
+        ((fn, args),) = node.items()
         if fn == "Condition":
             return holds(template["Conditions"][args])
         if fn == "Fn::Equals":
@@ -292,22 +292,20 @@ def outcome(runner: Runner, prefix: str) -> str:
     return next(o for name, o in runner.outcomes if name.startswith(prefix))
 
 
-@pytest.mark.parametrize("ecs", ["false", "true"], ids=["lambda", "lambda+ecs"])
+SAM_DEPLOY = "sam deploy (CloudFormation rolls the stack back by itself if any resource fails)"
+PUSH = "Build and push images (tag = commit SHA; tags are immutable, so a re-run reuses them)"
+
+
 def test_a_failed_smoke_test_rolls_back_to_the_images_that_ran_before(
-    endpoint: str, account: Path, bundle_dir: Path, models_dir: None, ecs: str
+    endpoint: str, account: Path, bundle_dir: Path, models_dir: None
 ) -> None:
     publish_bundle(endpoint, bundle_dir)
-    first = deploy(endpoint, account, "a" * 40, ENABLE_ECS=ecs)
+    first = deploy(endpoint, account, "a" * 40)
     assert outcome(first, "Model bundle") == "success", first.logs["Model bundle"]
     assert (ROOT / "models/current/manifest.json").is_file()  # synced from the bucket
-    assert outcome(first, "Build and push") == "success", first.logs.get("Build and push images (tag = commit SHA; tags are immutable, so a re-run reuses them)")
-    assert outcome(first, "sam deploy") == "success", first.logs["sam deploy (CloudFormation rolls the stack back by itself if any resource fails)"]
-    if ecs == "true":
-        assert outcome(first, "Network for ECS") == "success"
-        assert outcome(first, "Wait for the ECS service") == "success", first.logs["Wait for the ECS service to be stable"]
-        assert stack_output(endpoint, "EcsImageUri") == f"{REGISTRY}/loan-risk-ecs:{'a' * 40}"
-    else:
-        assert outcome(first, "Network for ECS") == outcome(first, "Wait for the ECS service") == "skipped"
+    assert outcome(first, "Build and push") == "success", first.logs[PUSH]
+    assert outcome(first, "sam deploy") == "success", first.logs[SAM_DEPLOY][-3000:]
+    assert outcome(first, "Network for ECS") == outcome(first, "Wait for the ECS service") == "skipped"
     # moto makes no API key and serves no execute-api URL: the smoke test fails, as it would
     # against a broken deployment. The first deploy has nothing to roll back to.
     assert outcome(first, "Smoke test") == "failure"
@@ -315,26 +313,45 @@ def test_a_failed_smoke_test_rolls_back_to_the_images_that_ran_before(
     image_a = f"{REGISTRY}/loan-risk-lambda:{'a' * 40}"
     assert stack_output(endpoint, "LambdaImageUri") == image_a
 
-    second = deploy(endpoint, account, "b" * 40, ENABLE_ECS=ecs)
+    second = deploy(endpoint, account, "b" * 40)
     assert second.outputs["previous"]["lambda"] == image_a  # read from the stack before deploying
-    assert outcome(second, "sam deploy") == "success", second.logs["sam deploy (CloudFormation rolls the stack back by itself if any resource fails)"][-3000:]
+    assert outcome(second, "sam deploy") == "success", second.logs[SAM_DEPLOY][-3000:]
+    assert f"loan-risk-lambda:{'b' * 40}" in second.logs[SAM_DEPLOY]  # B was deployed before the smoke test
     assert outcome(second, "Smoke test") == "failure"
-    assert outcome(second, "Roll back") == "success", second.logs["Roll back to the previous images"]
+    assert outcome(second, "Roll back") == "success", second.logs["Roll back to the previous images"][-3000:]
     assert stack_output(endpoint, "LambdaImageUri") == image_a
-    if ecs == "true":
-        assert stack_output(endpoint, "EcsImageUri") == f"{REGISTRY}/loan-risk-ecs:{'a' * 40}"
 
     # Both commits' images stay in the registry (a rollback only redeploys), and a re-run of
     # a commit reuses its tags (they are immutable) instead of pushing again.
     tags = {i["imageTag"] for i in client(endpoint, "ecr").list_images(repositoryName="loan-risk-lambda")["imageIds"]}
     assert tags == {"a" * 40, "b" * 40}
-    again = deploy(endpoint, account, "b" * 40, ENABLE_ECS=ecs)
-    log = again.logs["Build and push images (tag = commit SHA; tags are immutable, so a re-run reuses them)"]
-    assert log.count("already pushed") == 2, log
+    again = deploy(endpoint, account, "b" * 40)
+    assert again.logs[PUSH].count("already pushed") == 2, again.logs[PUSH]
 
 
-def test_a_failed_stack_update_stops_the_pipeline_before_the_smoke_test(endpoint: str, account: Path, bundle_dir: Path, models_dir: None) -> None:
-    """A deploy CloudFormation refuses ends the job there."""
+def test_with_ecs_the_network_is_looked_up_and_the_service_waited_for(
+    endpoint: str, account: Path, bundle_dir: Path, models_dir: None
+) -> None:
+    """(The rollback redeploy with ECS is not run here: moto 5 fails a second update of the ECS
+    resources with "GetAtt references undefined resource TaskLogGroup"; CloudFormation does not.)"""
+    publish_bundle(endpoint, bundle_dir)
+    run = deploy(endpoint, account, "a" * 40, ENABLE_ECS="true")
+    assert outcome(run, "Network for ECS") == "success", run.logs[
+        "Network for ECS (repository variables, else the default VPC)"
+    ]
+    default_vpc = client(endpoint, "ec2").describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]
+    assert run.outputs["network"]["vpc"] == default_vpc["VpcId"]
+    assert outcome(run, "sam deploy") == "success", run.logs[SAM_DEPLOY][-3000:]
+    assert outcome(run, "Wait for the ECS service") == "success", run.logs["Wait for the ECS service to be stable"]
+    assert stack_output(endpoint, "EcsImageUri") == f"{REGISTRY}/loan-risk-ecs:{'a' * 40}"
+    ecs_tags = {i["imageTag"] for i in client(endpoint, "ecr").list_images(repositoryName="loan-risk-ecs")["imageIds"]}
+    assert ecs_tags == {"a" * 40}
+
+
+def test_a_failed_stack_update_stops_the_pipeline_before_the_smoke_test(
+    endpoint: str, account: Path, bundle_dir: Path, models_dir: None
+) -> None:
+    """A deploy CloudFormation refuses ends the job there: no smoke test, nothing to roll back."""
     publish_bundle(endpoint, bundle_dir)
     runner = deploy(endpoint, account, "c" * 40, ENABLE_ECS="true", VPC_ID="vpc-doesnotexist")
     # A VPC that is not there: CloudFormation refuses the security groups, the deploy fails and
