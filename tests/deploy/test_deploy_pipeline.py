@@ -40,10 +40,14 @@ _MOTO_APPLY = ChangeSet.apply
 
 TOOLS = ROOT / ".venv-tools" / "bin"
 REGISTRY = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
-pytestmark = pytest.mark.skipif(
-    not ((TOOLS / "sam").is_file() and (TOOLS / "aws").is_file()),
-    reason="the SAM and AWS CLIs are in .venv-tools: make tools",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not ((TOOLS / "sam").is_file() and (TOOLS / "aws").is_file()),
+        reason="the SAM and AWS CLIs are in .venv-tools: make tools",
+    ),
+    # moto warns about each WaitConditionHandle it treats as a no-op, as CloudFormation does.
+    pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudFormation..WaitConditionHandle:UserWarning"),
+]
 
 # The docker a GitHub runner has, as far as the deploy needs it: `buildx build --push -t URI`
 # leaves the tag in the registry. Here the tag goes into moto's ECR with a stand-in manifest.
