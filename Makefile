@@ -6,7 +6,7 @@ MODEL_DIR ?= models/current
 # Train on the original data when a user has put it in data/, else on generated demo data.
 TRAIN_DATA ?= $(if $(wildcard data/Loan.csv),data/Loan.csv,data/synthetic.csv)
 
-.PHONY: help install browser wrk model run test lint bench soak overload fuzz clean tools check-infra images smoke-images events drift-bench
+.PHONY: help install browser wrk model run test lint bench soak overload fuzz clean tools check-infra images smoke-images sam-local events drift-bench
 
 help:
 	@echo "make run    set up, train a model if there is none, serve on http://127.0.0.1:8000"
@@ -16,6 +16,7 @@ help:
 	@echo "make check-infra   cfn-lint, sam validate --lint, hadolint, actionlint, checkov"
 	@echo "make images        build both images (podman, local stand-in bases; see .ci/podman.sh)"
 	@echo "make smoke-images  run both images: ECS over HTTP, Lambda through the emulator"
+	@echo "make sam-local     sam build, sam local invoke (every event), sam local start-api over HTTP (podman)"
 	@echo "make events        regenerate tests/events/ with sam local generate-event"
 	@echo "make bench  benchmark table: each figure beside its floor (README: Performance)"
 	@echo "make soak   5 minutes of mixed traffic on loopback: no 5xx, no memory growth"
@@ -115,6 +116,11 @@ images: $(MODEL_DIR)/manifest.json
 
 smoke-images:
 	$(PYTHON) .ci/smoke.py images --engine podman
+
+# The README's SAM CLI commands through podman's Docker API (.ci/sam_local.py says how); podman
+# and the stand-in base images come from .ci/podman.sh, the SAM CLI from .venv-tools.
+sam-local: $(TOOLS)/.installed $(MODEL_DIR)/manifest.json
+	$(PYTHON) .ci/sam_local.py --sam $(TOOLS)/bin/sam
 
 # API Gateway test events as `sam local generate-event` makes them, with the example applicant.
 events: $(TOOLS)/.installed $(VENV)/.installed

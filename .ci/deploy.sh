@@ -17,10 +17,12 @@ fi
 
 : "${LAMBDA_IMAGE:?}" "${CFN_ROLE:?}"
 params=(LambdaImageUri="$LAMBDA_IMAGE" ProvisionedConcurrency="${PROVISIONED_CONCURRENCY:-0}"
-        EnableEcs="${ENABLE_ECS:-false}")
+        EnableEcs="${ENABLE_ECS:-false}" EnableWaf="${ENABLE_WAF:-true}")
+if [ -n "${DEPLOYMENT_TYPE:-}" ]; then params+=(DeploymentType="$DEPLOYMENT_TYPE"); fi
 if [ "${ENABLE_ECS:-false}" = true ]; then
   : "${ECS_IMAGE:?}" "${VPC_ID:?}" "${ALB_SUBNET_IDS:?}" "${TASK_SUBNET_IDS:?}"
-  params+=(EcsImageUri="$ECS_IMAGE" VpcId="$VPC_ID" AlbSubnetIds="$ALB_SUBNET_IDS" TaskSubnetIds="$TASK_SUBNET_IDS")
+  params+=(EcsImageUri="$ECS_IMAGE" VpcId="$VPC_ID" AlbSubnetIds="$ALB_SUBNET_IDS" TaskSubnetIds="$TASK_SUBNET_IDS"
+           EcsLaunchType="${ECS_LAUNCH_TYPE:-FARGATE}")
   if [ -n "${CERTIFICATE_ARN:-}" ]; then params+=(CertificateArn="$CERTIFICATE_ARN"); fi
 fi
 
@@ -28,8 +30,10 @@ fi
 # GitHub role itself cannot create or change anything but this stack's change sets.
 # --image-repository only satisfies sam's check for image functions: the image is pushed already
 # and its URI is a parameter, so nothing is uploaded (the template is small enough to need no S3).
+# TEMPLATE_FILE: template.yaml unless told otherwise (tests/deploy/test_deploy_pipeline.py passes
+# it after the SAM transform, less the resource types moto cannot create).
 sam deploy \
-  --template-file template.yaml \
+  --template-file "${TEMPLATE_FILE:-template.yaml}" \
   --stack-name "$STACK_NAME" \
   --region "$AWS_REGION" \
   --role-arn "$CFN_ROLE" \

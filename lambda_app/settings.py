@@ -6,7 +6,7 @@ import os
 from functools import cached_property, lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Eight requests in flight keep one worker's core busy: its scores are batched by the coalescer
@@ -17,11 +17,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # wait, so it is shed.
 IN_FLIGHT_PER_CPU = 32
 
+# Relative to the working directory: the checkout in development, the task root (/var/task) in
+# the Lambda image, which links it to the baked bundle.
+DEFAULT_MODEL_URI = "models/current"
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", protected_namespaces=())
 
-    model_uri: str = Field("models/current", description="Bundle directory, or s3://bucket/prefix/version")
+    model_uri: str = Field(
+        DEFAULT_MODEL_URI, description="Bundle directory, or s3://bucket/prefix/version; empty means the default"
+    )
     model_cache_dir: str = Field("/tmp/model-cache", description="Where bundles fetched from S3 are kept")
     host: str = Field("127.0.0.1", description="Interface the ASGI server binds (0.0.0.0 in containers)")
     port: int = Field(8000, ge=1, le=65535)
@@ -90,6 +96,20 @@ class Settings(BaseSettings):
     )
     monitoring_period_days: int = Field(1, ge=1, le=366, description="Scheduled job: days of records per report")
     monitoring_namespace: str = Field("LoanRisk/Monitoring", description="Scheduled job: CloudWatch metrics namespace")
+    pre_traffic_target: str = Field(
+        "",
+        description="The function version a CodeDeploy pre-traffic hook asks the canary questions "
+        "(lambda_app.runtime.pre_traffic; set by the template)",
+    )
+
+    @field_validator("model_uri", mode="before")
+    @classmethod
+    def _empty_model_uri_is_the_default(cls, value: object) -> object:
+        # SAM local passes a template's `!If [cond, value, AWS::NoValue]` as an empty variable,
+        # which would otherwise name the working directory.
+        if isinstance(value, str) and not value.strip():
+            return DEFAULT_MODEL_URI
+        return value
 
     def in_flight_limit(self) -> int:
         """MAX_IN_FLIGHT, or IN_FLIGHT_PER_CPU for each CPU this worker has: the CPUs shared

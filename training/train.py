@@ -23,9 +23,11 @@ import numpy as np
 import pandas as pd
 from catboost import CatBoostRegressor
 
+from lambda_app.core import canary
 from lambda_app.core.bundle import MODEL_FILE, Band, Manifest, file_sha256, schema_sha256, write_manifest
 from lambda_app.core.model_metrics import CrossValidation, ExclusionComparison, Holdout, Metrics, Regression
 from lambda_app.core.schema import FEATURES, FIELDS, PROTECTED, TARGET, Applicant
+from lambda_app.core.scoring import Scorer
 from lambda_app.monitoring.reference import build_reference
 from training.approval import approval_labels, auc
 from training.cv import CVResult, FoldPrediction, cross_validate, paired_difference
@@ -193,5 +195,8 @@ def train_bundle(data: Dataset, out: Path, config: TrainConfig = TrainConfig()) 
         from training.report import write_report  # matplotlib: only when a report is wanted
 
         write_report(out, manifest, frame, result, fitted, seconds_so_far=time.perf_counter() - start)
+    write_manifest(out, manifest)
+    # Answered through the serving code from the bundle as written, as a deployment will be asked.
+    manifest = manifest.model_copy(update={"canary": canary.record(Scorer.load(out))})
     write_manifest(out, manifest)
     return manifest

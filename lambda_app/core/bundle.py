@@ -41,6 +41,15 @@ class DataInfo(BaseModel):
     sha256: str
 
 
+class CanaryCase(BaseModel):
+    """An applicant and the score the bundle gave it when it was made: a deploy's pre-traffic
+    check asks the new version the same question and expects the same answer."""
+
+    name: str
+    applicant: dict[str, Any]
+    risk_score: float
+
+
 class Manifest(BaseModel):
     model_config = ConfigDict(extra="allow", protected_namespaces=())
 
@@ -67,6 +76,8 @@ class Manifest(BaseModel):
     # Bins and shares of the score and the fields that monitoring compares against; None in
     # bundles trained before monitoring existed (they still serve; `loan-risk drift` refuses them).
     reference: Reference | None = None
+    # Empty in bundles made before canaries were recorded: the check then only asks for a valid score.
+    canary: list[CanaryCase] = []
     library_versions: dict[str, str]
     code_version: str = "unknown"
 

@@ -111,3 +111,12 @@ def test_build_context_keeps_what_the_copies_need() -> None:
         assert excluded in ignored
     sources = {rest.split()[-2] for w, rest in LAMBDA + ECS if w == "COPY" and not rest.startswith("--from")}
     assert sources == {"requirements/serve.txt", "lambda_app", "${MODEL_DIR}"}
+
+
+def test_lambda_image_links_the_settings_default_to_the_baked_bundle() -> None:
+    """SAM local hands the container an empty MODEL_URI; the settings read that as their default,
+    which must then name the baked bundle from the task root (the Lambda working directory)."""
+    from lambda_app.settings import DEFAULT_MODEL_URI
+
+    runs = " ".join(rest for w, rest in LAMBDA if w == "RUN")
+    assert f'ln -s /opt/model "${{LAMBDA_TASK_ROOT}}/{DEFAULT_MODEL_URI}"' in runs

@@ -69,8 +69,10 @@ def test_the_role_reads_records_writes_reports_and_puts_metrics_in_its_namespace
     namespace = resource("MonitoringFunction")["Properties"]["Environment"]["Variables"]["MONITORING_NAMESPACE"]
     assert by_action["cloudwatch:PutMetricData"]["Condition"] == {"StringEquals": {"cloudwatch:namespace": namespace}}
     assert "s3:*" not in str(plain) and "ManagedPolicyArns" not in resource("MonitoringFunctionRole")["Properties"]
-    model = [s["Fn::If"] for s in statements if "Fn::If" in s]
-    assert {c for c, _, _ in model} == {"HasModelUri"}
+    conditional = [s["Fn::If"] for s in statements if "Fn::If" in s]
+    assert {c for c, _, _ in conditional} == {"HasModelUri", "HasDecisionRecords"}
+    (decrypt,) = [then for c, then, _ in conditional if c == "HasDecisionRecords"]  # the stack's own records
+    assert decrypt["Action"] == "kms:Decrypt" and decrypt["Resource"] == {"Fn::GetAtt": ["DecisionRecordsKey", "Arn"]}
 
 
 def test_the_alarm_reads_the_score_psi_the_job_publishes_at_the_shift_band() -> None:

@@ -187,17 +187,17 @@ def test_ecs_part_is_switched_by_a_parameter() -> None:
     ecs = {
         k for k, v in template["Resources"].items() if v["Type"].startswith(("AWS::ECS", "AWS::ElasticLoadBalancingV2"))
     }
-    assert ecs and all(template["Resources"][k].get("Condition") in ("Ecs", "EcsHttps") for k in ecs)
+    assert ecs and all(template["Resources"][k].get("Condition") in ("Ecs", "EcsHttps", "EcsOnEc2") for k in ecs)
     assert template["Conditions"]["Ecs"] == {"Fn::Equals": [{"Ref": "EnableEcs"}, "true"]}
     assert template["Parameters"]["EnableEcs"]["Default"] == "false"
 
 
 def test_ecs_service_fargate_circuit_breaker_and_alb_health_check(bundle_dir: Path) -> None:
     service = props("Service")
-    assert service["LaunchType"] == "FARGATE"
+    assert service["LaunchType"] == {"Fn::If": ["EcsOnEc2", {"Ref": "AWS::NoValue"}, "FARGATE"]}
     assert service["DeploymentConfiguration"]["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
     task = props("TaskDefinition")
-    assert task["RequiresCompatibilities"] == ["FARGATE"]
+    assert task["RequiresCompatibilities"] == ["FARGATE", "EC2"] and task["NetworkMode"] == "awsvpc"
     (container,) = task["ContainerDefinitions"]
     assert container["ReadonlyRootFilesystem"] is True
     (port,) = container["PortMappings"]
@@ -246,6 +246,7 @@ def test_log_groups_have_retention_and_alarms_cover_5xx_and_latency() -> None:
         if a.get("Condition") != "Monitoring"  # the monitoring job's own: tests/deploy/test_monitoring_template.py
     }
     assert metrics == {
+        ("AWS/Lambda", "Errors"),  # of the version being rolled out
         ("AWS/ApiGateway", "5XXError"),
         ("AWS/ApiGateway", "Latency"),
         ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count"),
@@ -264,3 +265,160 @@ def test_log_groups_have_retention_and_alarms_cover_5xx_and_latency() -> None:
 @pytest.mark.parametrize("output", ["ApiUrl", "ApiKeyId", "EcsUrl", "EcsClusterName", "EcsServiceName"])
 def test_both_endpoints_are_outputs(output: str) -> None:
     assert output in sam_template()["Outputs"]
+
+
+# --- rollout
+
+
+def test_lambda_rolls_out_through_codedeploy_with_the_hook_and_alarms() -> None:
+    fn = props("ScoreFunction")
+    preference = fn["DeploymentPreference"]
+    assert preference["Type"] == {"Ref": "DeploymentType"}
+    deployment_type = sam_template()["Parameters"]["DeploymentType"]
+    assert deployment_type["Default"].startswith("Canary") and "AllAtOnce" in deployment_type["AllowedValues"]
+    alarms = {a["Ref"] for a in preference["Alarms"]}
+    assert {"Api5xxAlarm", "ApiLatencyAlarm", "NewVersionErrorsAlarm"} == alarms
+    assert preference["Hooks"] == {"PreTraffic": {"Ref": "PreTrafficHook"}}
+    # A new ModelUri with the same image must still make a new version (and so a rollout).
+    assert fn["AutoPublishAliasAllProperties"] is True
+
+    resources = transformed({"LambdaImageUri": LAMBDA_IMAGE, "DeploymentType": "AllAtOnce"})["Resources"]
+    (group,) = (r["Properties"] for r in resources.values() if r["Type"] == "AWS::CodeDeploy::DeploymentGroup")
+    assert group["DeploymentConfigName"]["Fn::Sub"][1] == {"ConfigName": "AllAtOnce"}
+    assert {"DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"} <= set(group["AutoRollbackConfiguration"]["Events"])
+    (alias,) = (r for r in resources.values() if r["Type"] == "AWS::Lambda::Alias")
+    assert alias["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"]["BeforeAllowTrafficHook"] == {"Ref": "PreTrafficHook"}
+
+
+def test_the_canary_windows_outlast_the_alarms_that_stop_them() -> None:
+    """A canary that ends before its alarms can fire rolls nothing back."""
+    minutes = {
+        name: a["Properties"]["Period"] * a["Properties"]["EvaluationPeriods"] / 60
+        for name, a in resources("AWS::CloudWatch::Alarm").items()
+        if name.startswith("Api")
+    }
+    default = sam_template()["Parameters"]["DeploymentType"]["Default"]
+    canary_minutes = int(re.fullmatch(r"Canary10Percent(\d+)Minutes", default)[1])  # type: ignore[index]
+    assert canary_minutes >= max(minutes.values())
+
+
+def test_pre_traffic_hook_is_the_same_image_with_the_hook_handler() -> None:
+    from lambda_app.runtime import pre_traffic
+
+    hook = props("PreTrafficHook")
+    assert hook["ImageUri"] == {"Ref": "LambdaImageUri"} and hook["PackageType"] == "Image"
+    (command,) = hook["ImageConfig"]["Command"]
+    module, _, name = command.rpartition(".")
+    assert module == pre_traffic.__name__ and callable(getattr(pre_traffic, name))
+    # The role SAM makes for CodeDeploy may invoke only functions named CodeDeployHook_*.
+    assert hook["FunctionName"]["Fn::Sub"].startswith("CodeDeployHook_")
+    variables = hook["Environment"]["Variables"]
+    assert set(variables) <= SETTINGS
+    assert variables["PRE_TRAFFIC_TARGET"] == {"Ref": "ScoreFunction.Version"}  # the new version, not the alias
+    assert variables["MODEL_URI"] == props("ScoreFunction")["Environment"]["Variables"]["MODEL_URI"]
+
+
+def test_pre_traffic_hook_role_invokes_versions_and_reports_only() -> None:
+    (policy,) = props("PreTrafficHookRole")["Policies"]
+    statements = unconditional(policy["PolicyDocument"]["Statement"])
+    by_action = {
+        a: s["Resource"] for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    assert by_action["lambda:InvokeFunction"] == {"Fn::Sub": "${ScoreFunction.Arn}:*"}
+    report = by_action["codedeploy:PutLifecycleEventHookExecutionStatus"]["Fn::Sub"]
+    assert report.endswith(":deploymentgroup:${ServerlessDeploymentApplication}/*")
+    assert set(by_action) == {
+        "lambda:InvokeFunction",
+        "codedeploy:PutLifecycleEventHookExecutionStatus",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+    }
+
+
+def test_ecs_rolls_back_on_the_alb_alarms_beside_the_circuit_breaker() -> None:
+    config = props("Service")["DeploymentConfiguration"]
+    assert config["Alarms"] == {
+        "AlarmNames": [{"Ref": "Alb5xxAlarm"}, {"Ref": "AlbLatencyAlarm"}],
+        "Enable": True,
+        "Rollback": True,
+    }
+    assert config["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
+
+
+# --- shield
+
+
+def test_plain_http_never_faces_the_internet() -> None:
+    assert props("LoadBalancer")["Scheme"] == {"Fn::If": ["EcsHttps", "internet-facing", "internal"]}
+    actions = props("HttpListener")["DefaultActions"]["Fn::If"]
+    assert actions[0] == "EcsHttps" and [a["Type"] for a in actions[1]] == ["redirect"]
+    assert props("HttpsListener")["SslPolicy"].startswith("ELBSecurityPolicy-TLS13")
+    assert sam_template()["Resources"]["AlbHttpsIngress"]["Condition"] == "EcsHttps"
+
+
+def test_waf_rate_limits_per_ip_and_runs_the_managed_rules_on_both_entry_points() -> None:
+    acl = props("WebAcl")
+    assert sam_template()["Resources"]["WebAcl"]["Condition"] == "Waf"
+    assert sam_template()["Parameters"]["EnableWaf"]["Default"] == "true"
+    rules = {r["Name"]: r for r in acl["Rules"]}
+    rate = rules["rate-per-ip"]
+    assert rate["Statement"]["RateBasedStatement"]["AggregateKeyType"] == "IP" and "Block" in rate["Action"]
+    assert rate["Priority"] == min(r["Priority"] for r in acl["Rules"])
+    groups = {
+        r["Statement"]["ManagedRuleGroupStatement"]["Name"]
+        for r in rules.values()
+        if "ManagedRuleGroupStatement" in r["Statement"]
+    }
+    assert groups == {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"}
+    # Batches and CSV uploads are bigger than the common rule set's 8 KB body limit.
+    common = rules["aws-common"]["Statement"]["ManagedRuleGroupStatement"]
+    assert common["RuleActionOverrides"] == [{"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}]
+
+    cfn = transformed({"LambdaImageUri": LAMBDA_IMAGE})["Resources"]
+    stage = next(name for name, r in cfn.items() if r["Type"] == "AWS::ApiGateway::Stage")
+    assert cfn["ApiWebAclAssociation"]["Properties"]["ResourceArn"]["Fn::Sub"].endswith(
+        f"/restapis/${{Api}}/stages/${{{stage}}}"
+    )
+    assert props("AlbWebAclAssociation")["ResourceArn"] == {"Ref": "LoadBalancer"}
+    assert sam_template()["Resources"]["AlbWebAclAssociation"]["Condition"] == "EcsWaf"
+
+
+# --- EC2
+
+
+def test_ec2_instances_have_no_ssh_imdsv2_and_the_ecs_and_ssm_policies_only() -> None:
+    role = props("InstanceRole")
+    assert [a["Fn::Sub"].rsplit("/", 1)[1] for a in role["ManagedPolicyArns"]] == [
+        "AmazonEC2ContainerServiceforEC2Role",
+        "AmazonSSMManagedInstanceCore",
+    ]
+    assert "Policies" not in role
+    data = props("LaunchTemplate")["LaunchTemplateData"]
+    assert "KeyName" not in data
+    assert (
+        data["MetadataOptions"]["HttpTokens"] == "required" and data["MetadataOptions"]["HttpPutResponseHopLimit"] == 1
+    )
+    assert all(d["Ebs"]["Encrypted"] for d in data["BlockDeviceMappings"])
+    group = props("InstanceSecurityGroup")
+    assert "SecurityGroupIngress" not in group
+    assert [(e["FromPort"], e["ToPort"]) for e in group["SecurityGroupEgress"]] == [(443, 443)]
+    image = sam_template()["Parameters"]["Ec2ImageId"]
+    assert image["Type"] == "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"
+    assert image["Default"].startswith("/aws/service/ecs/optimized-ami/")
+    user_data = data["UserData"]["Fn::Base64"]["Fn::Sub"]
+    assert "ECS_CLUSTER=${Cluster}" in user_data and "ECS_AWSVPC_BLOCK_IMDS=true" in user_data
+
+
+def test_service_uses_the_capacity_provider_on_ec2_and_fargate_otherwise() -> None:
+    service = props("Service")
+    strategy = service["CapacityProviderStrategy"]["Fn::If"]
+    assert strategy[0] == "EcsOnEc2" and strategy[1][0]["CapacityProvider"] == {"Ref": "CapacityProvider"}
+    assert service["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"]["Fn::If"][1] == "DISABLED"
+    provider = props("CapacityProvider")["AutoScalingGroupProvider"]
+    assert provider["AutoScalingGroupArn"] == {"Ref": "AutoScalingGroup"}
+    assert provider["ManagedScaling"]["Status"] == "ENABLED"
+    assert sam_template()["Conditions"]["EcsOnEc2"] == {
+        "Fn::And": [{"Condition": "Ecs"}, {"Fn::Equals": [{"Ref": "EcsLaunchType"}, "EC2"]}]
+    }

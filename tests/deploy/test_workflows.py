@@ -107,3 +107,9 @@ def test_ci_builds_and_smoke_tests_both_images_and_runs_every_check() -> None:
         ".ci/smoke.py images --engine docker",
     ):
         assert command in scripts, command
+
+
+def test_the_template_is_small_enough_for_sam_deploy_without_a_bucket() -> None:
+    """deploy.sh passes the template inline (no --s3-bucket); CloudFormation takes at most
+    51,200 bytes that way. Over it, give deploy.sh an S3 bucket (sam deploy --s3-bucket)."""
+    assert len((ROOT / "template.yaml").read_bytes()) <= 51_200
