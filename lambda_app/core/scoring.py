@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from catboost import CatBoostRegressor, FeaturesData, Pool
 
 from lambda_app.core.approval import INDEX
@@ -116,7 +117,12 @@ class Scorer:
         categories = [names[i] for i in self._cat_indices]
         text = np.empty((n, len(categories)), dtype=object)  # FeaturesData takes bytes
         for j, c in enumerate(categories):
-            text[:, j] = [_as_bytes(v) for v in values[c]]
+            # Each distinct name encoded once and spread by its codes (a column holds a handful).
+            codes, names = pd.factorize(values[c])
+            if (codes < 0).any():  # a missing value (None, NaN): never in a validated applicant
+                text[:, j] = [_as_bytes(v) for v in values[c]]
+            else:
+                text[:, j] = np.array([_as_bytes(v) for v in names], dtype=object)[codes]
         return Pool(
             FeaturesData(
                 num_feature_data=np.column_stack([values[c] for c in numbers]).astype(np.float32),

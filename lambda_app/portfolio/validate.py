@@ -99,7 +99,11 @@ def _categories(spec: FieldSpec, column: pa.ChunkedArray) -> tuple[np.ndarray, n
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         return np.zeros(len(column), dtype=bool), np.full(len(column), "", dtype=object)
     ok = pc.fill_null(pc.is_in(column, value_set=pa.array(spec.choices)), False)
-    return ok.to_numpy(zero_copy_only=False), column.to_numpy(zero_copy_only=False)
+    # The few distinct names as Python strings once, spread by index: no string object per row.
+    encoded = pc.dictionary_encode(column).combine_chunks()
+    names = np.array(encoded.dictionary.to_pylist() + [None], dtype=object)
+    indices = pc.fill_null(encoded.indices, len(names) - 1).to_numpy(zero_copy_only=False)
+    return ok.to_numpy(zero_copy_only=False), names[indices]
 
 
 def _text_field(spec: FieldSpec, column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
