@@ -38,7 +38,8 @@ def results(scorer: Scorer, checked: Validated, explain: bool) -> pa.Table:
         "percentile": _masked(pa.array(_spread_floats(scorer.percentiles(scores), where, n)), valid),
     }
     if explain:
-        reasons = [reason_text(e) for e in scorer.explain(applicants(checked.fields), top=REASONS)]
+        found = scorer.explain(applicants(checked.fields), top=REASONS) if len(where) else []
+        reasons = [reason_text(e) for e in found]
         columns["reasons"] = _masked(_spread(reasons, where, n), valid)
     columns["errors"] = pa.array(checked.errors, type=pa.string())
     return pa.table(columns)

@@ -67,7 +67,7 @@ def report(summary: Summary, out: str, workers: int) -> str:
     rate = summary.rows / summary.seconds if summary.seconds else 0.0
     bands = ", ".join(f"{name} {count:,}" for name, count in sorted(summary.bands.items(), key=lambda x: -x[1]))
     return (
-        f"{summary.rows:,} rows in {summary.seconds:.1f} s ({rate:,.0f} rows/s, {workers} workers): "
+        f"{summary.rows:,} rows in {summary.seconds:.1f} s ({rate:,.0f} rows/s, {workers} worker{'s' if workers > 1 else ''}): "
         f"{summary.scored:,} scored, {summary.failed:,} failed (see the errors column)\n"
         f"bands: {bands or 'none'}\n"
         f"wrote {out}"

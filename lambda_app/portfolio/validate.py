@@ -116,9 +116,12 @@ def _text_field(spec: FieldSpec, column: pa.ChunkedArray) -> tuple[np.ndarray, n
         parsed = pc.cast(column, target)
         ok = np.ones(len(column), dtype=bool) if parsed.null_count == 0 else ~parsed.is_null().to_numpy(False)
     except pa.ArrowInvalid:  # some cell is not a plain number: find which, parse the rest
-        pattern = r"^[+-]?[0-9]{1,15}$" if spec.kind == "int" else r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+        pattern = r"^-?[0-9]{1,15}$" if spec.kind == "int" else r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
         plain = pc.fill_null(pc.match_substring_regex(column, pattern), False)
-        parsed = pc.cast(pc.if_else(plain, column, "0"), target)
+        try:
+            parsed = pc.cast(pc.if_else(plain, column, "0"), target)
+        except pa.ArrowInvalid:  # a form arrow reads differently: leave the whole column to pydantic
+            return np.zeros(len(column), dtype=bool), np.zeros(len(column), dtype=np.float64)
         ok = plain.to_numpy(zero_copy_only=False)
     x = parsed.to_numpy(zero_copy_only=False).astype(np.float64)
     return ok & _in_range(spec, x), x
