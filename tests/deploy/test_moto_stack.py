@@ -35,6 +35,7 @@ NOT_IN_MOTO = {
     "AWS::EC2::SecurityGroupEgress",
     "AWS::Lambda::Alias",
     "AWS::SecretsManager::Secret",
+    "AWS::S3::BucketPolicy",  # the portfolio bucket's TLS-only policy; test_template.py checks it
     # moto has this type but ignores the RestApi's OpenAPI Body, which is where SAM puts the
     # routes; a deployment of an API without methods is refused. test_template.py checks the Body.
     "AWS::ApiGateway::Deployment",
@@ -147,7 +148,12 @@ def test_lambda_stack_is_created(aws: None) -> None:
 
     groups = boto3.client("logs", region_name=REGION).describe_log_groups()["logGroups"]
     retention = {g["logGroupName"]: g.get("retentionInDays") for g in groups}
-    assert retention == {"/aws/lambda/loan-risk-score": 365, "/aws/apigateway/loan-risk-access": 365}
+    assert retention == {
+        "/aws/lambda/loan-risk-score": 365,
+        "/aws/apigateway/loan-risk-access": 365,
+        "/aws/lambda/loan-risk-portfolio": 365,
+        "/aws/vendedlogs/states/loan-risk-portfolio": 365,
+    }
 
     iam = boto3.client("iam", region_name=REGION)
     role = fn["Role"].rsplit("/", 1)[1]
