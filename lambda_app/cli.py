@@ -19,7 +19,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("training.__main__", "train a model bundle from a labelled CSV"),
     "evaluate": ("training.__main__", "metrics of a bundle on a labelled CSV, as JSON"),
     "publish": ("training.__main__", "upload a bundle to S3 under its version id"),
-    "score": ("lambda_app.portfolio.cli", "re-score a portfolio file (CSV or Parquet, local or S3), one process per core"),
+    "score": (
+        "lambda_app.portfolio.cli",
+        "re-score a portfolio file (CSV or Parquet, local or S3), one process per core",
+    ),
 }
 
 

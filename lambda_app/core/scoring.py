@@ -118,11 +118,11 @@ class Scorer:
         text = np.empty((n, len(categories)), dtype=object)  # FeaturesData takes bytes
         for j, c in enumerate(categories):
             # Each distinct name encoded once and spread by its codes (a column holds a handful).
-            codes, names = pd.factorize(values[c])
+            codes, distinct = pd.factorize(values[c])
             if (codes < 0).any():  # a missing value (None, NaN): never in a validated applicant
                 text[:, j] = [_as_bytes(v) for v in values[c]]
             else:
-                text[:, j] = np.array([_as_bytes(v) for v in names], dtype=object)[codes]
+                text[:, j] = np.array([_as_bytes(v) for v in distinct], dtype=object)[codes]
         return Pool(
             FeaturesData(
                 num_feature_data=np.column_stack([values[c] for c in numbers]).astype(np.float32),

@@ -36,7 +36,9 @@ def line(rows: int, fraction: float | None, elapsed: float) -> str:
         return f"{rows:,} rows  {rate:,.0f} rows/s"
     filled = round(WIDTH * min(fraction, 1.0))
     eta = elapsed * (1 - fraction) / fraction
-    return f"[{'#' * filled}{'-' * (WIDTH - filled)}] {fraction:4.0%}  {rows:,} rows  {rate:,.0f} rows/s  ETA {clock(eta)}"
+    return (
+        f"[{'#' * filled}{'-' * (WIDTH - filled)}] {fraction:4.0%}  {rows:,} rows  {rate:,.0f} rows/s  ETA {clock(eta)}"
+    )
 
 
 def clock(seconds: float) -> str:

@@ -166,7 +166,9 @@ class Source:
                 empty = pa.table({c: pa.array([], pa.string()) for c in wanted})
                 yield Chunk(empty, np.array([], np.int64), list(malformed))
         except (pa.ArrowException, UnicodeDecodeError) as e:
-            raise InputError(f"{self.path.name}: not readable as CSV after row {start - 1} ({_first_line(e)})") from None
+            raise InputError(
+                f"{self.path.name}: not readable as CSV after row {start - 1} ({_first_line(e)})"
+            ) from None
 
 
 class _Closing:

@@ -18,7 +18,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="spark_job", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--in", dest="source", required=True, help="CSV or Parquet portfolio")
     parser.add_argument("--out", required=True, help="output path (.parquet for Parquet, else CSV)")
-    parser.add_argument("--model", default=os.environ.get("MODEL_URI"), help="bundle directory or s3:// URI (MODEL_URI)")
+    parser.add_argument(
+        "--model", default=os.environ.get("MODEL_URI"), help="bundle directory or s3:// URI (MODEL_URI)"
+    )
     parser.add_argument("--explain", action="store_true", help="add reason codes")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if not args.model:

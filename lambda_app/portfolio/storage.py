@@ -71,6 +71,8 @@ def check_writable(uri: str) -> None:
         _client().head_bucket(Bucket=bucket)
     except ClientError as e:
         code = e.response.get("Error", {}).get("Code", "")
-        raise StorageError(f"cannot write {uri}: bucket {bucket!r}: {'no such bucket' if code == '404' else code}") from None
+        raise StorageError(
+            f"cannot write {uri}: bucket {bucket!r}: {'no such bucket' if code == '404' else code}"
+        ) from None
     except BotoCoreError as e:
         raise StorageError(f"cannot reach S3 for {uri}: {e}") from None

@@ -84,7 +84,7 @@ def _validate(table: pa.Table, check: Any, slow: Any) -> Validated:
 
 
 def _in_range(spec: FieldSpec, x: np.ndarray) -> np.ndarray:
-    ok = np.isfinite(x)
+    ok: np.ndarray = np.isfinite(x)
     with np.errstate(invalid="ignore"):
         if spec.minimum is not None:
             ok &= x >= spec.minimum
@@ -101,7 +101,7 @@ def _categories(spec: FieldSpec, column: pa.ChunkedArray) -> tuple[np.ndarray, n
     ok = pc.fill_null(pc.is_in(column, value_set=pa.array(spec.choices)), False)
     # The few distinct names as Python strings once, spread by index: no string object per row.
     encoded = pc.dictionary_encode(column).combine_chunks()
-    names = np.array(encoded.dictionary.to_pylist() + [None], dtype=object)
+    names = np.array([*encoded.dictionary.to_pylist(), None], dtype=object)
     indices = pc.fill_null(encoded.indices, len(names) - 1).to_numpy(zero_copy_only=False)
     return ok.to_numpy(zero_copy_only=False), names[indices]
 

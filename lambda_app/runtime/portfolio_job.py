@@ -76,4 +76,10 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     bucket = os.environ[RESULTS_BUCKET]
     key = f"{RESULTS_PREFIX}/{execution}/part-{first:010d}.csv"
     boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=body.encode(), ContentType="text/csv")
-    return {"rows": len(items), "scored": len(items) - failed, "failed": failed, "bands": dict(bands), "output": f"s3://{bucket}/{key}"}
+    return {
+        "rows": len(items),
+        "scored": len(items) - failed,
+        "failed": failed,
+        "bands": dict(bands),
+        "output": f"s3://{bucket}/{key}",
+    }

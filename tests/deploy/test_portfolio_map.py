@@ -120,7 +120,9 @@ def test_a_csv_in_s3_is_scored_row_by_row(aws: None, tmp_path: Path, scorer: Sco
     sfn = boto3.client("stepfunctions", region_name=REGION)
     definition = without_batcher(template_definition(_values()))
     machine = sfn.create_state_machine(name="portfolio", definition=json.dumps(definition), roleArn=role)
-    execution = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], name="run-7", input=json.dumps({"key": "in/book.csv"}))
+    execution = sfn.start_execution(
+        stateMachineArn=machine["stateMachineArn"], name="run-7", input=json.dumps({"key": "in/book.csv"})
+    )
     deadline = time.monotonic() + 120
     while (status := sfn.describe_execution(executionArn=execution["executionArn"]))["status"] == "RUNNING":
         assert time.monotonic() < deadline, "the execution did not finish"

@@ -41,13 +41,17 @@ def test_scores_match_the_api_and_bad_rows_say_why(
     portfolio_csv: Path, bundle_dir: Path, scorer: Scorer, tmp_path: Path, workers: int, capsys: Any
 ) -> None:
     out = tmp_path / "scores.csv"
-    code = loan_risk(["score", "--in", str(portfolio_csv), "--out", str(out), "--model", str(bundle_dir), "--workers", str(workers)])
+    code = loan_risk(
+        ["score", "--in", str(portfolio_csv), "--out", str(out), "--model", str(bundle_dir), "--workers", str(workers)]
+    )
     assert code == 0
     rows = _read(out)
     assert len(rows) == ROWS + 1  # every row and the malformed line
     assert list(rows[0]) == ["id", "risk_score", "risk_band", "percentile", "errors"]
     expected = _expected(portfolio_csv, scorer)
-    scored = {r["id"]: (float(r["risk_score"]), r["risk_band"], float(r["percentile"])) for r in rows if r["risk_score"]}
+    scored = {
+        r["id"]: (float(r["risk_score"]), r["risk_band"], float(r["percentile"])) for r in rows if r["risk_score"]
+    }
     assert scored == expected
     failed = {r["id"]: r["errors"] for r in rows if not r["risk_score"]}
     assert set(failed) == {f"A{n:05d}" for n in BROKEN} | {""}
@@ -119,7 +123,18 @@ def test_unusable_files_exit_2_with_one_line(
 
 def test_s3_in_and_out(s3: Any, portfolio_csv: Path, bundle_dir: Path, scorer: Scorer, capsys: Any) -> None:
     s3.upload_file(str(portfolio_csv), S3_BUCKET, "in/book.csv")
-    code = main(["--in", f"s3://{S3_BUCKET}/in/book.csv", "--out", f"s3://{S3_BUCKET}/out/scores.csv", "--model", str(bundle_dir), "--workers", "1"])
+    code = main(
+        [
+            "--in",
+            f"s3://{S3_BUCKET}/in/book.csv",
+            "--out",
+            f"s3://{S3_BUCKET}/out/scores.csv",
+            "--model",
+            str(bundle_dir),
+            "--workers",
+            "1",
+        ]
+    )
     assert code == 0
     body = s3.get_object(Bucket=S3_BUCKET, Key="out/scores.csv")["Body"].read().decode()
     rows = list(csv.DictReader(io.StringIO(body)))

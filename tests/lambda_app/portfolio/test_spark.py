@@ -43,7 +43,11 @@ def spark() -> Iterator[Any]:
 def _cli_results(path: Path, bundle_dir: Path, tmp_path: Path) -> dict[str, tuple[str, str, str, str]]:
     out = tmp_path / "cli.csv"
     assert score_file(["--in", str(path), "--out", str(out), "--model", str(bundle_dir), "--workers", "1"]) == 0
-    return {r["id"]: (r["risk_score"], r["risk_band"], r["percentile"], r["errors"]) for r in csv.DictReader(io.StringIO(out.read_text())) if r["id"]}
+    return {
+        r["id"]: (r["risk_score"], r["risk_band"], r["percentile"], r["errors"])
+        for r in csv.DictReader(io.StringIO(out.read_text()))
+        if r["id"]
+    }
 
 
 def _number(x: Any) -> str:
@@ -56,9 +60,12 @@ def test_spark_scores_a_csv_as_the_cli_does(spark: Any, portfolio_csv: Path, bun
     # The CLI reports the malformed line without an id; Spark reads it as a row of empty cells.
     frame = read(spark, str(portfolio_csv)).filter("id != 'A-bad'")
     rows = score_dataframe(frame.repartition(3), str(bundle_dir)).collect()
-    got = {r["id"]: (_number(r["risk_score"]), r["risk_band"] or "", _number(r["percentile"]), r["errors"]) for r in rows}
+    got = {
+        r["id"]: (_number(r["risk_score"]), r["risk_band"] or "", _number(r["percentile"]), r["errors"]) for r in rows
+    }
     expected = {
-        k: (_number(s or None), b, _number(p or None), e) for k, (s, b, p, e) in _cli_results(portfolio_csv, bundle_dir, tmp_path).items()
+        k: (_number(s or None), b, _number(p or None), e)
+        for k, (s, b, p, e) in _cli_results(portfolio_csv, bundle_dir, tmp_path).items()
     }
     assert got == expected
     assert sum(1 for v in got.values() if v[3]) == 3  # the broken rows, each with its reason
