@@ -13,10 +13,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from lambda_app.core.bundle import BundleError
+from lambda_app.core.bundle import BundleError, read_manifest
 from lambda_app.core.commandline import Parser
 from lambda_app.core.model_source import resolve
-from lambda_app.core.scoring import Scorer
 from lambda_app.portfolio import storage
 from lambda_app.portfolio.progress import Progress
 from lambda_app.portfolio.run import Summary, run
@@ -39,7 +38,7 @@ def main(argv: list[str] | None = None, prog: str = "loan-risk score") -> int:
     workers = args.workers or cpu_workers()
     try:
         model_dir = resolve(args.model or settings.model_uri, settings.model_cache_dir)
-        Scorer.load(model_dir)  # a bad bundle stops here, once, not in every worker
+        read_manifest(model_dir)  # a bad bundle (missing, corrupt, other schema) stops here, not in every worker
         with tempfile.TemporaryDirectory(prefix="loan-risk-in-") as staging:
             local = storage.download(args.source, Path(staging)) if storage.is_s3(args.source) else Path(args.source)
             source = Source(local)

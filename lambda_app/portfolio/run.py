@@ -1,6 +1,7 @@
 """The scoring pipeline of one file: chunks read here, scored in worker processes (one per core,
 each loading the bundle once), written here in input order. At most two chunks per worker are
-in flight, so memory stays flat whatever the file's size."""
+in flight, so memory stays flat whatever the file's size. With workers, this process reads and
+writes only: it never imports CatBoost (the workers do)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,16 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 
-from lambda_app.core.scoring import Scorer
-from lambda_app.portfolio.chunk import score_chunk
 from lambda_app.portfolio.sink import Sink
 from lambda_app.portfolio.source import ID, Chunk, Source
+
+if TYPE_CHECKING:
+    from lambda_app.core.scoring import Scorer
 
 IN_FLIGHT_PER_WORKER = 2
 
@@ -58,17 +60,16 @@ def output(chunk: Chunk, key: str, scored: pa.Table) -> pa.Table:
     return table.drop_columns(["_row"])
 
 
-_scorer: Scorer | None = None  # each worker process's own, loaded once
+_scorers: dict[str, Scorer] = {}  # each worker process's own, loaded on its first chunk
 
 
-def _load(model_dir: str) -> None:
-    global _scorer
-    _scorer = Scorer.load(Path(model_dir))
+def _score(model_dir: str, table: pa.Table, typed: bool, explain: bool) -> pa.Table:
+    from lambda_app.core.scoring import Scorer
+    from lambda_app.portfolio.chunk import score_chunk
 
-
-def _score(table: pa.Table, typed: bool, explain: bool) -> pa.Table:
-    assert _scorer is not None, "worker started without its bundle"
-    return score_chunk(_scorer, table, typed=typed, explain=explain)
+    if model_dir not in _scorers:
+        _scorers[model_dir] = Scorer.load(Path(model_dir))
+    return score_chunk(_scorers[model_dir], table, typed=typed, explain=explain)
 
 
 def run(
@@ -94,17 +95,17 @@ def run(
             fraction = summary.rows / source.total_rows
         on_progress(summary.rows, fraction)
 
+    bundle = str(model_dir)
     if workers <= 1:
-        _load(str(model_dir))
         for chunk in source.chunks():
-            finish(chunk, _score(chunk.table.select(source.columns), source.typed, explain))
+            finish(chunk, _score(bundle, chunk.table.select(source.columns), source.typed, explain))
     else:
         # spawn, not fork: a fresh interpreter per worker, never a copy of this one's threads.
         context = multiprocessing.get_context("spawn")
-        with context.Pool(workers, initializer=_load, initargs=(str(model_dir),)) as pool:
+        with context.Pool(workers) as pool:
             pending: deque[tuple[Chunk, Any]] = deque()
             for chunk in source.chunks():
-                work = pool.apply_async(_score, (chunk.table.select(source.columns), source.typed, explain))
+                work = pool.apply_async(_score, (bundle, chunk.table.select(source.columns), source.typed, explain))
                 pending.append((chunk, work))
                 if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
                     done, result = pending.popleft()
