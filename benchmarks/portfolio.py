@@ -24,7 +24,7 @@ ROWS = int(os.environ.get("PORTFOLIO_ROWS", "2000000"))
 SPARK_ROWS = int(os.environ.get("SPARK_ROWS", "500000"))
 WORKERS = 2
 GENERATE_CHUNK = 200_000  # rows generated at a time: memory stays low however large the file
-FLOOR_ROWS = 50_000  # the size of one of the pipeline's chunks
+FLOOR_ROWS = 25_000  # the size of one of the pipeline's chunks
 
 
 def generate(path: Path, rows: int) -> None:

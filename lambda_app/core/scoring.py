@@ -109,7 +109,7 @@ class Scorer:
         values = complete_columns(fields, self.manifest.approval_index)
         lo, hi = self.manifest.score_range
         predictions = np.clip(self.model.predict(self._column_pool(values, n), thread_count=1), lo, hi)
-        return [round(p, 4) for p in predictions.tolist()]
+        return rounded(predictions, 4)
 
     def _column_pool(self, values: Mapping[str, np.ndarray], n: int) -> Pool:
         names = self.manifest.features
@@ -168,7 +168,7 @@ class Scorer:
             return []
         if not len(self._percentile_axes[0]):
             return [float("nan")] * len(scores)
-        return [round(p, 1) for p in np.interp(scores, *self._percentile_axes).tolist()]
+        return rounded(np.interp(scores, *self._percentile_axes), 1)
 
     @cached_property
     def _percentile_axes(self) -> tuple[Any, Any]:
@@ -191,6 +191,22 @@ class Scorer:
             by_field = field_contributions(columns, [float(x) for x in contributions], v, index)
             out.append(explanation(applicant, by_field, float(baseline), top))
         return out
+
+
+def rounded(values: np.ndarray, digits: int) -> list[float]:
+    """[round(v, digits) for v in values], a whole array at a time. Python rounds the exact
+    decimal value of v; numpy's v * 10**digits is itself rounded, which can move a value that
+    is within an ulp of a half onto the other side. Those few are rounded by Python; for the
+    rest rint(v * 10**digits) is Python's choice, and dividing that whole number by 10**digits
+    is the nearest double to the decimal, as round() returns."""
+    scale = 10.0**digits
+    scaled = np.asarray(values, dtype=np.float64) * scale
+    out = np.rint(scaled) / scale
+    near_half = np.abs(np.abs(scaled - np.floor(scaled)) - 0.5) < 1e-6
+    result: list[float] = out.tolist()
+    for i in np.flatnonzero(near_half | ~np.isfinite(scaled)).tolist():
+        result[i] = round(float(values[i]), digits)
+    return result
 
 
 @lru_cache(maxsize=64)

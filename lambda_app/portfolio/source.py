@@ -16,8 +16,8 @@ import pyarrow.parquet as pq
 from lambda_app.core.schema import FEATURES
 
 ID = "id"
-CHUNK_BYTES = 8 << 20  # a CSV block: tens of thousands of rows
-CHUNK_ROWS = 50_000  # a Parquet batch
+CHUNK_BYTES = 4 << 20  # a CSV block: about 25,000 rows of this schema
+CHUNK_ROWS = 25_000  # a Parquet batch
 
 Format = Literal["csv", "parquet"]
 

@@ -106,23 +106,30 @@ def _categories(spec: FieldSpec, column: pa.ChunkedArray) -> tuple[np.ndarray, n
     return ok.to_numpy(zero_copy_only=False), names[indices]
 
 
+DECIMAL = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+
+
 def _text_field(spec: FieldSpec, column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     if spec.kind == "category":
         return _categories(spec, column)
-    # Arrow's number parsing accepts a subset of what pydantic's does (no spaces, underscores,
-    # or "45.0" for an integer) and rounds decimals to the same nearest double.
     target = pa.int64() if spec.kind == "int" else pa.float64()
+    if spec.kind == "int":
+        # ASCII digits only: arrow's integer parsing also reads hex ("0x12"), which pydantic
+        # refuses. A sign, spaces or "45.0" (which pydantic reads) are left to pydantic.
+        plain = pc.and_(pc.ascii_is_decimal(column), pc.less_equal(pc.utf8_length(column), 15))
+        plain = pc.fill_null(plain, False)
+    else:
+        try:  # arrow reads a subset of pydantic's decimals (no spaces, no "_"), to the same double
+            parsed = pc.cast(column, target)
+            plain = pc.invert(parsed.is_null())
+        except pa.ArrowInvalid:  # some cell is not a plain decimal: find which
+            plain = pc.fill_null(pc.match_substring_regex(column, DECIMAL), False)
+    ok = plain.to_numpy(zero_copy_only=False)
     try:
-        parsed = pc.cast(column, target)
-        ok = np.ones(len(column), dtype=bool) if parsed.null_count == 0 else ~parsed.is_null().to_numpy(False)
-    except pa.ArrowInvalid:  # some cell is not a plain number: find which, parse the rest
-        pattern = r"^-?[0-9]{1,15}$" if spec.kind == "int" else r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
-        plain = pc.fill_null(pc.match_substring_regex(column, pattern), False)
-        try:
-            parsed = pc.cast(pc.if_else(plain, column, "0"), target)
-        except pa.ArrowInvalid:  # a form arrow reads differently: leave the whole column to pydantic
-            return np.zeros(len(column), dtype=bool), np.zeros(len(column), dtype=np.float64)
-        ok = plain.to_numpy(zero_copy_only=False)
+        if spec.kind == "int" or not ok.all():
+            parsed = pc.cast(column if ok.all() else pc.if_else(plain, column, "0"), target)
+    except pa.ArrowInvalid:  # a plain number arrow still will not read: leave the column to pydantic
+        return np.zeros(len(column), dtype=bool), np.zeros(len(column), dtype=np.float64)
     x = parsed.to_numpy(zero_copy_only=False).astype(np.float64)
     return ok & _in_range(spec, x), x
 
