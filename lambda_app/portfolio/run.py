@@ -90,10 +90,8 @@ def run(
         sink.write(table)
         wrote = True
         summary.add(table)
-        fraction = source.fraction_read()
-        if fraction is None and source.total_rows:
-            fraction = summary.rows / source.total_rows
-        on_progress(summary.rows, fraction)
+        total = source.estimated_rows()
+        on_progress(summary.rows, min(summary.rows / total, 1.0) if total else None)
 
     bundle = str(model_dir)
     if workers <= 1:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -62,19 +62,20 @@ class Source:
         self.missing = [c for c in FEATURES if c not in names]
         self.key = ID if ID in names else "row"
         self.total_rows: int | None = self._parquet.metadata.num_rows if self.format == "parquet" else None
-        self._position: BinaryIO | None = None
+        self._blocks = 0
+        self._rows_read = 0
 
     @property
     def typed(self) -> bool:
         return self.format == "parquet"
 
-    def fraction_read(self) -> float | None:
-        """How far through the file the reader is (for a progress bar); None when unknown."""
-        if self._position is not None and self.size:
-            try:
-                return min(self._position.tell() / self.size, 1.0)
-            except ValueError:  # closed
-                return 1.0
+    def estimated_rows(self) -> float | None:
+        """The file's rows (Parquet: from its metadata; CSV: from the bytes per row so far, as
+        each block of CHUNK_BYTES becomes one chunk); None when unknown (a gzipped CSV)."""
+        if self.total_rows is not None:
+            return float(self.total_rows)
+        if self._blocks and self.size and not self.path.name.lower().endswith(".gz"):
+            return self._rows_read * self.size / (self._blocks * CHUNK_BYTES)
         return None
 
     def _parquet_names(self) -> list[str]:
@@ -96,11 +97,12 @@ class Source:
             raise InputError(f"{self.path.name} is not readable as CSV ({_first_line(e)})") from None
 
     def _open_csv(self, **options: Any) -> Any:
-        raw = self.path.open("rb")
-        self._position = raw
+        # Arrow's own file, not a Python one: given a Python file object, the reader pulls in the
+        # whole file ahead of parsing; on its own file it reads a few blocks ahead.
+        raw = pa.OSFile(str(self.path))
         stream: Any = raw
         if self.path.name.lower().endswith(".gz"):
-            stream = pa.CompressedInputStream(pa.PythonFile(raw, mode="r"), "gzip")
+            stream = pa.CompressedInputStream(raw, "gzip")
         return _Closing(
             pcsv.open_csv(
                 stream,
@@ -160,6 +162,8 @@ class Source:
                     numbers = np.arange(start, start + n + k, dtype=np.int64)
                     if bad:
                         numbers = np.setdiff1d(numbers, [b[0] for b in bad], assume_unique=True)
+                    self._blocks += 1
+                    self._rows_read += n + k
                     yield Chunk(pa.Table.from_batches([batch]), numbers, bad)
                     start += n + k
             if malformed:  # lines after the last row
@@ -172,7 +176,7 @@ class Source:
 
 
 class _Closing:
-    def __init__(self, reader: Any, raw: BinaryIO) -> None:
+    def __init__(self, reader: Any, raw: Any) -> None:
         self.reader, self.raw = reader, raw
 
     def __enter__(self) -> Any:
