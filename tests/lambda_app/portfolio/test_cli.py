@@ -149,3 +149,11 @@ def test_progress_line_says_rate_and_eta() -> None:
     text = line(500_000, 0.25, 10.0)
     assert "25%" in text and "500,000 rows" in text and "50,000 rows/s" in text and "ETA 0:00:30" in text
     assert line(1000, None, 1.0) == "1,000 rows  1,000 rows/s"
+
+
+def test_a_missing_bundle_exits_2_before_reading(portfolio_csv: Path, tmp_path: Path, capsys: Any) -> None:
+    out = tmp_path / "out.csv"
+    assert main(["--in", str(portfolio_csv), "--out", str(out), "--model", str(tmp_path / "no-bundle")]) == 2
+    err = capsys.readouterr().err
+    assert "No model bundle" in err and err.count("\n") == 1
+    assert not out.exists()
