@@ -6,7 +6,7 @@ MODEL_DIR ?= models/current
 # Train on the original data when a user has put it in data/, else on generated demo data.
 TRAIN_DATA ?= $(if $(wildcard data/Loan.csv),data/Loan.csv,data/synthetic.csv)
 
-.PHONY: help install browser wrk model run test lint bench soak overload fuzz clean tools check-infra images smoke-images sam-local events drift-bench
+.PHONY: help install browser java wrk model run test lint bench portfolio-bench soak overload fuzz clean tools check-infra images smoke-images sam-local events drift-bench
 
 help:
 	@echo "make run    set up, train a model if there is none, serve on http://127.0.0.1:8000"
@@ -19,6 +19,7 @@ help:
 	@echo "make sam-local     sam build, sam local invoke (every event), sam local start-api over HTTP (podman)"
 	@echo "make events        regenerate tests/events/ with sam local generate-event"
 	@echo "make bench  benchmark table: each figure beside its floor (README: Performance)"
+	@echo "make portfolio-bench  loan-risk score on 2,000,000 generated rows beside raw CatBoost, and Spark local[2]"
 	@echo "make soak   5 minutes of mixed traffic on loopback: no 5xx, no memory growth"
 	@echo "make overload  floods on loopback (1,024 connections): shedding on and off, side by side"
 	@echo "make drift-bench   the stability report over 1,000,000 decision records: time and memory"
@@ -53,6 +54,14 @@ browser:
 		|| echo "warning: could not install chromium; the browser tests will skip"; \
 	fi
 
+# The JVM for pyspark (the Spark path's tests run it in local[2]): Debian's headless JRE.
+# Installed when missing and we may; otherwise those tests skip and say why.
+java:
+	@if ! command -v java >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless >/dev/null) \
+		|| echo "warning: could not install openjdk-17-jre-headless; the Spark tests will skip"; \
+	fi
+
 # wrk, the HTTP load generator of `make bench` and `make soak` (Debian's package).
 wrk:
 	@if ! command -v wrk >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -62,6 +71,9 @@ wrk:
 
 bench: $(MODEL_DIR)/manifest.json wrk
 	MODEL_URI=$(MODEL_DIR) $(BIN)/python -m benchmarks
+
+portfolio-bench: $(MODEL_DIR)/manifest.json java
+	MODEL_URI=$(MODEL_DIR) $(BIN)/python -m benchmarks.portfolio
 
 soak: $(MODEL_DIR)/manifest.json wrk
 	MODEL_URI=$(MODEL_DIR) $(BIN)/python -m benchmarks.soak
@@ -87,7 +99,7 @@ $(RIE): | $(VENV)/.installed
 	  || echo "warning: could not fetch aws-lambda-rie; the runtime interface test will skip"; \
 	rm -rf $$d
 
-test: $(VENV)/.installed browser $(RIE)
+test: $(VENV)/.installed browser java $(RIE)
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed

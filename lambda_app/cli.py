@@ -28,6 +28,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "population stability (PSI) of decision records against the bundle",
     ),
     "outcomes": ("lambda_app.monitoring.cli:outcomes_main", "back-test decision records against observed outcomes"),
+    "score": (
+        "lambda_app.portfolio.cli",
+        "re-score a portfolio file (CSV or Parquet, local or S3), one process per core",
+    ),
 }
 
 

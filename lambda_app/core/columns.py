@@ -28,9 +28,16 @@ from lambda_app.core.schema import CATEGORICAL, FEATURES
 
 def feature_columns(applicants: Sequence[Mapping[str, Any]], index: ApprovalIndex | None) -> dict[str, np.ndarray]:
     """Every field, derived feature and (when the bundle has one) the approval index, as columns."""
-    columns: dict[str, np.ndarray] = {
-        f: np.array([a[f] for a in applicants], dtype=object if f in CATEGORICAL else np.float64) for f in FEATURES
-    }
+    return complete_columns(
+        {f: np.array([a[f] for a in applicants], dtype=object if f in CATEGORICAL else np.float64) for f in FEATURES},
+        index,
+    )
+
+
+def complete_columns(fields: Mapping[str, np.ndarray], index: ApprovalIndex | None) -> dict[str, np.ndarray]:
+    """The schema's fields as columns (float64 numbers, object categories) with every derived
+    feature and the approval index added: what `feature_columns` builds from dicts."""
+    columns = dict(fields)
     for d in DERIVED:
         columns[d.name] = np.asarray(d.compute(columns), dtype=np.float64)
     if index is not None:

@@ -180,6 +180,8 @@ def test_lambda_stack_is_created(aws: None) -> None:
         "/aws/lambda/loan-risk-score": 365,
         "/aws/apigateway/loan-risk-access": 365,
         "/aws/lambda/CodeDeployHook_loan-risk-pre-traffic": 365,
+        "/aws/lambda/loan-risk-portfolio": 365,
+        "/aws/vendedlogs/states/loan-risk-portfolio": 365,
     }
 
     # The pre-traffic hook: the same image, told which published version of the function to ask.

@@ -1,0 +1,149 @@
+"""Validation of a chunk of applicants column by column, with the schema's own rules.
+
+The rules come from lambda_app.core.schema (each FieldSpec's kind, range and categories).
+A value the fast path accepts is one pydantic accepts too, with the same value: a canonical
+number in range, or an exact category name. Every row the fast path does not accept goes
+through pydantic itself (`Applicant.model_validate_strings` for text, as
+core.batch.validate_strings does; `Applicant.model_validate` for typed values, as
+validate_records does), which either accepts it (say " 45" or "4_5", which pydantic parses
+and the fast path leaves alone) or words its errors. So the accept/reject decisions are
+pydantic's on every row; the fast path only saves asking it about the rows that are clearly fine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import ValidationError
+
+from lambda_app.core.batch import field_errors
+from lambda_app.core.schema import FIELDS, Applicant, FieldSpec
+
+
+@dataclass
+class Validated:
+    """One chunk: which rows are valid, their fields as columns (the valid rows only, in
+    order: float64 numbers, object arrays of category names) and each row's errors."""
+
+    valid: np.ndarray  # bool, one per row of the chunk
+    fields: dict[str, np.ndarray]
+    errors: list[str]  # "" for a valid row
+
+    @property
+    def count(self) -> int:
+        return int(self.valid.sum())
+
+
+def error_text(e: ValidationError) -> str:
+    """A row's errors in one cell, as core.batch.write_csv words them."""
+    return "; ".join(f"{x.field}: {x.message}" for x in field_errors(e))
+
+
+def validate_text(table: pa.Table) -> Validated:
+    """Rows of text (a CSV's cells, every column a string): core.batch.validate_strings' decisions."""
+    return _validate(table, _text_field, lambda record: Applicant.model_validate_strings(record))
+
+
+def validate_typed(table: pa.Table) -> Validated:
+    """Rows of typed values (Parquet): core.batch.validate_records' decisions."""
+    return _validate(table, _typed_field, lambda record: Applicant.model_validate(record))
+
+
+def _validate(table: pa.Table, check: Any, slow: Any) -> Validated:
+    n = table.num_rows
+    ok = np.ones(n, dtype=bool)
+    values: dict[str, np.ndarray] = {}
+    present = set(table.column_names)
+    for spec in FIELDS:
+        if spec.name not in present:
+            ok[:] = False
+            values[spec.name] = np.zeros(n, dtype=object if spec.kind == "category" else np.float64)
+            continue
+        field_ok, field_values = check(spec, table.column(spec.name))
+        ok &= field_ok
+        # Arrow hands out read-only views; rows pydantic accepts are written into the column.
+        values[spec.name] = field_values if field_values.flags.writeable else field_values.copy()
+    errors = [""] * n
+    valid = ok.copy()
+    columns = [c for c in table.column_names if c in values]
+    for i in np.flatnonzero(~ok).tolist():
+        record = {c: table.column(c)[i].as_py() for c in columns}
+        try:
+            applicant = slow(record).model_dump()
+        except ValidationError as e:
+            errors[i] = error_text(e)
+            continue
+        valid[i] = True
+        for name, value in applicant.items():
+            values[name][i] = value
+    return Validated(valid, {name: column[valid] for name, column in values.items()}, errors)
+
+
+def _in_range(spec: FieldSpec, x: np.ndarray) -> np.ndarray:
+    ok: np.ndarray = np.isfinite(x)
+    with np.errstate(invalid="ignore"):
+        if spec.minimum is not None:
+            ok &= x >= spec.minimum
+        if spec.maximum is not None:
+            ok &= x <= spec.maximum
+    return ok
+
+
+def _categories(spec: FieldSpec, column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return np.zeros(len(column), dtype=bool), np.full(len(column), "", dtype=object)
+    ok = pc.fill_null(pc.is_in(column, value_set=pa.array(spec.choices)), False)
+    # The few distinct names as Python strings once, spread by index: no string object per row.
+    encoded = pc.dictionary_encode(column).combine_chunks()
+    names = np.array([*encoded.dictionary.to_pylist(), None], dtype=object)
+    indices = pc.fill_null(encoded.indices, len(names) - 1).to_numpy(zero_copy_only=False)
+    return ok.to_numpy(zero_copy_only=False), names[indices]
+
+
+DECIMAL = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+
+
+def _text_field(spec: FieldSpec, column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    if spec.kind == "category":
+        return _categories(spec, column)
+    target = pa.int64() if spec.kind == "int" else pa.float64()
+    if spec.kind == "int":
+        # ASCII digits only: arrow's integer parsing also reads hex ("0x12"), which pydantic
+        # refuses. A sign, spaces or "45.0" (which pydantic reads) are left to pydantic.
+        plain = pc.and_(pc.ascii_is_decimal(column), pc.less_equal(pc.utf8_length(column), 15))
+        plain = pc.fill_null(plain, False)
+    else:
+        try:  # arrow reads a subset of pydantic's decimals (no spaces, no "_"), to the same double
+            parsed = pc.cast(column, target)
+            plain = pc.invert(parsed.is_null())
+        except pa.ArrowInvalid:  # some cell is not a plain decimal: find which
+            plain = pc.fill_null(pc.match_substring_regex(column, DECIMAL), False)
+    ok = plain.to_numpy(zero_copy_only=False)
+    try:
+        if spec.kind == "int" or not ok.all():
+            parsed = pc.cast(column if ok.all() else pc.if_else(plain, column, "0"), target)
+    except pa.ArrowInvalid:  # a plain number arrow still will not read: leave the column to pydantic
+        return np.zeros(len(column), dtype=bool), np.zeros(len(column), dtype=np.float64)
+    x = parsed.to_numpy(zero_copy_only=False).astype(np.float64)
+    return ok & _in_range(spec, x), x
+
+
+def _typed_field(spec: FieldSpec, column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    if spec.kind == "category":
+        return _categories(spec, column)
+    kind = column.type
+    n = len(column)
+    if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):  # strings, booleans, ...: pydantic decides
+        return np.zeros(n, dtype=bool), np.zeros(n, dtype=np.float64)
+    present = ~column.is_null().to_numpy(zero_copy_only=False)
+    x = pc.fill_null(column, 0).cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False)
+    ok = present & _in_range(spec, x)
+    if spec.kind == "int" and pa.types.is_floating(kind):
+        ok &= np.floor(x) == x  # a whole float is an integer (schema.WholeNumber)
+    return ok, x

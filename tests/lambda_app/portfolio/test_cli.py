@@ -1,0 +1,159 @@
+"""`loan-risk score` on real files: the API's scores for the same applicants, every row
+accounted for, clear exit-2 messages, staged output, S3 through moto."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+import pytest
+
+from lambda_app.cli import main as loan_risk
+from lambda_app.core.batch import validate_strings
+from lambda_app.core.schema import FEATURES, FIELDS
+from lambda_app.core.scoring import Scorer
+from lambda_app.portfolio.cli import main
+from lambda_app.portfolio.progress import line
+from tests.conftest import S3_BUCKET
+from tests.lambda_app.portfolio.conftest import BROKEN, ROWS
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_text())))
+
+
+def _expected(portfolio_csv: Path, scorer: Scorer) -> dict[str, tuple[float, str, float]]:
+    """id -> (score, band, percentile) from the API's scorer, valid rows only."""
+    records = [r for r in _read(portfolio_csv) if r["id"] != "A-bad"]
+    rows = validate_strings([{c: r[c] for c in FEATURES} for r in records])
+    valid = [(rec["id"], row.applicant) for rec, row in zip(records, rows, strict=True) if row.applicant]
+    scores = scorer.score([a for _, a in valid])
+    return {i: (s, scorer.band(s), scorer.percentile(s)) for (i, _), s in zip(valid, scores, strict=True)}
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_scores_match_the_api_and_bad_rows_say_why(
+    portfolio_csv: Path, bundle_dir: Path, scorer: Scorer, tmp_path: Path, workers: int, capsys: Any
+) -> None:
+    out = tmp_path / "scores.csv"
+    code = loan_risk(
+        ["score", "--in", str(portfolio_csv), "--out", str(out), "--model", str(bundle_dir), "--workers", str(workers)]
+    )
+    assert code == 0
+    rows = _read(out)
+    assert len(rows) == ROWS + 1  # every row and the malformed line
+    assert list(rows[0]) == ["id", "risk_score", "risk_band", "percentile", "errors"]
+    expected = _expected(portfolio_csv, scorer)
+    scored = {
+        r["id"]: (float(r["risk_score"]), r["risk_band"], float(r["percentile"])) for r in rows if r["risk_score"]
+    }
+    assert scored == expected
+    failed = {r["id"]: r["errors"] for r in rows if not r["risk_score"]}
+    assert set(failed) == {f"A{n:05d}" for n in BROKEN} | {""}
+    assert failed["A00007"].startswith("Age: Input should be a valid integer")
+    assert "fields where the header has" in failed[""]
+    assert [r["id"] for r in rows[499:501]] == ["A00500", ""]  # the malformed line in its place
+    summary = capsys.readouterr()
+    assert f"{ROWS + 1:,} rows" in summary.out and f"{len(expected):,} scored, 4 failed" in summary.out
+    assert summary.err == ""  # no progress bar when stderr is not a terminal
+    assert not (tmp_path / "scores.csv.partial").exists()
+
+
+def test_scores_match_for_every_batch_size(bundle_dir: Path, scorer: Scorer, tmp_path: Path) -> None:
+    """Scorer.score takes a row path under 100 applicants and a column path from 100 on: the
+    file's column path gives the same scores as either."""
+    from training import synth
+
+    frame = synth.generate(250, seed=9)[list(FEATURES)]
+    applicants = [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in frame.to_dict("records")]
+    for n in (1, 99, 100, 250):
+        path = tmp_path / f"n{n}.parquet"
+        pq.write_table(pa.Table.from_pylist(applicants[:n]), path)
+        out = tmp_path / f"n{n}.csv"
+        assert main(["--in", str(path), "--out", str(out), "--model", str(bundle_dir), "--workers", "1"]) == 0
+        got = [float(r["risk_score"]) for r in _read(out)]
+        assert got == scorer.score(applicants[:n])
+        assert [int(r["row"]) for r in _read(out)] == list(range(1, n + 1))
+
+
+def test_parquet_in_and_out_with_reasons(portfolio_csv: Path, bundle_dir: Path, scorer: Scorer, tmp_path: Path) -> None:
+    table = pcsv.read_csv(portfolio_csv, parse_options=pcsv.ParseOptions(invalid_row_handler=lambda _: "skip"))
+    good = table.filter(pa.compute.invert(pa.compute.is_in(table["id"], pa.array([f"A{n:05d}" for n in BROKEN]))))
+    typed = tmp_path / "book.parquet"
+    kinds = {f.name: {"int": pa.int64(), "float": pa.float64()}.get(f.kind, pa.string()) for f in FIELDS}
+    pq.write_table(good.cast(pa.schema([pa.field(n, kinds.get(n, pa.string())) for n in good.column_names])), typed)
+    out = tmp_path / "scores.parquet"
+    assert main(["--in", str(typed), "--out", str(out), "--model", str(bundle_dir), "--workers", "1", "--explain"]) == 0
+    result = pq.read_table(out).to_pylist()
+    assert len(result) == good.num_rows
+    expected = _expected(portfolio_csv, scorer)
+    assert {r["id"]: (r["risk_score"], r["risk_band"], r["percentile"]) for r in result} == expected
+    assert all(r["reasons"] and r["errors"] == "" for r in result)
+    assert result[0]["reasons"].count(";") == 3  # four reasons: "Field +1.2; Field -0.8; ..."
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no such file"),
+        (b"PAR1 not really parquet", "not a readable Parquet file"),
+        (b"name,city\nann,paris\n", "none of the applicant schema's columns"),
+        (b"", "not readable as CSV"),
+    ],
+)
+def test_unusable_files_exit_2_with_one_line(
+    content: bytes | None, message: str, bundle_dir: Path, tmp_path: Path, capsys: Any
+) -> None:
+    path = tmp_path / ("in.parquet" if content and content.startswith(b"PAR1") else "in.csv")
+    if content is not None:
+        path.write_bytes(content)
+    out = tmp_path / "out.csv"
+    out.write_text("previous results\n")
+    assert main(["--in", str(path), "--out", str(out), "--model", str(bundle_dir)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert out.read_text() == "previous results\n"  # a failed run leaves the old output alone
+    assert not (tmp_path / "out.csv.partial").exists()
+
+
+def test_s3_in_and_out(s3: Any, portfolio_csv: Path, bundle_dir: Path, scorer: Scorer, capsys: Any) -> None:
+    s3.upload_file(str(portfolio_csv), S3_BUCKET, "in/book.csv")
+    code = main(
+        [
+            "--in",
+            f"s3://{S3_BUCKET}/in/book.csv",
+            "--out",
+            f"s3://{S3_BUCKET}/out/scores.csv",
+            "--model",
+            str(bundle_dir),
+            "--workers",
+            "1",
+        ]
+    )
+    assert code == 0
+    body = s3.get_object(Bucket=S3_BUCKET, Key="out/scores.csv")["Body"].read().decode()
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert {r["id"]: float(r["risk_score"]) for r in rows if r["risk_score"]} == {
+        i: v[0] for i, v in _expected(portfolio_csv, scorer).items()
+    }
+    assert main(["--in", f"s3://{S3_BUCKET}/in/nothing.csv", "--out", "x.csv", "--model", str(bundle_dir)]) == 2
+    assert "no such object" in capsys.readouterr().err
+
+
+def test_progress_line_says_rate_and_eta() -> None:
+    text = line(500_000, 0.25, 10.0)
+    assert "25%" in text and "500,000 rows" in text and "50,000 rows/s" in text and "ETA 0:00:30" in text
+    assert line(1000, None, 1.0) == "1,000 rows  1,000 rows/s"
+
+
+def test_a_missing_bundle_exits_2_before_reading(portfolio_csv: Path, tmp_path: Path, capsys: Any) -> None:
+    out = tmp_path / "out.csv"
+    assert main(["--in", str(portfolio_csv), "--out", str(out), "--model", str(tmp_path / "no-bundle")]) == 2
+    err = capsys.readouterr().err
+    assert "No model bundle" in err and err.count("\n") == 1
+    assert not out.exists()
