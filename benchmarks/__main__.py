@@ -13,7 +13,7 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from benchmarks import batch_http, cold_start, deps_size, lambda_warm, overload, wrk
+from benchmarks import batch_http, cold_start, deps_size, lambda_warm, overload, records_http, records_sink, wrk
 from benchmarks.common import MODEL_DIR, ROOT, applicants, example, serve, status_kb, to_json
 
 Row = tuple[str, str, str, str, str]  # what, figure, floor, ratio, target
@@ -80,6 +80,7 @@ def main() -> int:
                 ">= 25% of floor",
             )
         )
+        rows.append(records_http_row(seconds))
         print("overload: floods of plain and explained scores ...", file=sys.stderr)
         floods, _ = overload.measure(min(seconds, 10), shedding=True)
         for calm, *loaded in (floods[i : i + 3] for i in range(0, len(floods), 3)):
@@ -144,6 +145,7 @@ def main() -> int:
             )
         )
 
+    rows.append(records_sink_row())
     print(table(rows))
     return 0
 
@@ -154,6 +156,33 @@ def _cold_starts(python: str, cwd: Path) -> tuple[float, float, float]:
         cold_start.ecs_seconds(python=python, cwd=cwd),
         cold_start.lambda_seconds(python=python, cwd=cwd),
         cold_start.bare_python_seconds(python=python, cwd=cwd),
+    )
+
+
+def records_http_row(seconds: int) -> Row:
+    print("decision records off and on (best-effort, local directory) ...", file=sys.stderr)
+    kept = records_http.measure(min(seconds, 20))
+    return (
+        "single score over HTTP with decision records on (best-effort, local directory sink), two rounds",
+        "; ".join(r.row() for r in kept.on)
+        + f"; {kept.records_written:,} records written for {sum(r.requests for r in kept.on):,} answers",
+        "records off, same server: " + "; ".join(r.row() for r in kept.off),
+        f"median on / fastest off: {kept.ratio:.2f}x",
+        ">= 0.7x records off",
+    )
+
+
+def records_sink_row() -> Row:
+    print("decision records to AWS from the Lambda handler (moto server on loopback) ...", file=sys.stderr)
+    sink = records_sink.measure()
+    return (
+        "Lambda invocation's added time to keep its record (submit + flush before returning, median)",
+        f"Firehose {sink.firehose_us / 1000:.1f} ms (p99 {sink.firehose_p99_us / 1000:.1f} ms, of which this "
+        f"process's CPU {sink.firehose_cpu_us / 1000:.1f} ms); S3 PutObject {sink.s3_us / 1000:.1f} ms; "
+        f"local directory {sink.directory_us:.0f} µs",
+        f"records off {sink.off_us:.1f} µs",
+        "",
+        f"reported ({sink.record_bytes:,}-byte record; moto's side included, the network to AWS not)",
     )
 
 
