@@ -16,6 +16,7 @@ if [ "${1:-}" = output ]; then
 fi
 
 : "${LAMBDA_IMAGE:?}" "${CFN_ROLE:?}"
+: "${TEMPLATE_BUCKET:?is not set: the bucket for the template, output TemplateBucketName of the bootstrap stack (repository variable TEMPLATE_BUCKET)}"
 params=(LambdaImageUri="$LAMBDA_IMAGE" ProvisionedConcurrency="${PROVISIONED_CONCURRENCY:-0}"
         EnableEcs="${ENABLE_ECS:-false}" EnableWaf="${ENABLE_WAF:-true}")
 if [ -n "${DEPLOYMENT_TYPE:-}" ]; then params+=(DeploymentType="$DEPLOYMENT_TYPE"); fi
@@ -29,7 +30,10 @@ fi
 # --role-arn: CloudFormation creates the resources as the bootstrap's execution role, so the
 # GitHub role itself cannot create or change anything but this stack's change sets.
 # --image-repository only satisfies sam's check for image functions: the image is pushed already
-# and its URI is a parameter, so nothing is uploaded (the template is small enough to need no S3).
+# and its URI is a parameter, so no image is uploaded.
+# --s3-bucket: the template itself goes to S3 and CloudFormation reads it from its TemplateURL:
+# inline it may be at most 51,200 bytes and template.yaml is larger. --s3-prefix is the stack
+# name, the one prefix the deploy role may write (.github/bootstrap.yaml, TemplateBucketWrite).
 # TEMPLATE_FILE: template.yaml unless told otherwise (tests/deploy/test_deploy_pipeline.py passes
 # it after the SAM transform, less the resource types moto cannot create).
 sam deploy \
@@ -37,6 +41,8 @@ sam deploy \
   --stack-name "$STACK_NAME" \
   --region "$AWS_REGION" \
   --role-arn "$CFN_ROLE" \
+  --s3-bucket "$TEMPLATE_BUCKET" \
+  --s3-prefix "$STACK_NAME" \
   --image-repository "${LAMBDA_IMAGE%:*}" \
   --capabilities CAPABILITY_IAM \
   --no-confirm-changeset \

@@ -7,7 +7,10 @@ What moto cannot do is stood in for, and said so:
 - `docker buildx build --push` is a `docker` on PATH that registers the tag in moto's ECR (the
   image itself is built and run by `make images` / `make smoke-images` / `make sam-local`);
 - `sam deploy` gets template.yaml after the SAM transform, less the types moto's CloudFormation
-  cannot create (TEMPLATE_FILE; the same subset as test_moto_stack.py).
+  cannot create (TEMPLATE_FILE; the same subset as test_moto_stack.py);
+- S3 is reached as localhost rather than 127.0.0.1 (AWS_ENDPOINT_URL_S3, path-style addressing):
+  moto's CloudFormation finds the bucket in a TemplateURL by that name, and `sam deploy` builds the
+  URL from the S3 endpoint (the upload and the change set are otherwise as on AWS).
 moto's CloudFormation creates no API key and there is no execute-api endpoint, so the smoke step
 fails here every time: that is the failed smoke test whose rollback path is checked below (the
 smoke script itself passes and fails on the real app in test_smoke_script.py).
@@ -27,6 +30,7 @@ from typing import Any
 
 import boto3
 import pytest
+import yaml
 
 from tests.deploy.infra import ACCOUNT, REGION, ROOT, transformed, workflow
 from tests.lambda_app.servers import free_port
@@ -38,7 +42,8 @@ from tests.deploy.test_moto_stack import moto_subset  # noqa: E402
 
 _MOTO_APPLY = ChangeSet.apply
 
-TOOLS = ROOT / ".venv-tools" / "bin"
+TOOLS = Path(os.environ.get("TOOLS") or ROOT / ".venv-tools" / "bin")  # as .ci/check-infra.sh
+TEMPLATE_BUCKET = f"loan-risk-templates-{ACCOUNT}-{REGION}"  # the bootstrap's TemplateBucket
 REGISTRY = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
 pytestmark = [
     pytest.mark.skipif(
@@ -173,7 +178,11 @@ class Runner:
     def action(self, step: dict[str, Any]) -> dict[str, str]:
         uses = step["uses"]
         if uses.startswith("aws-actions/configure-aws-credentials"):
+            config = self.workdir / "aws-config"
+            config.write_text("[default]\ns3 =\n  addressing_style = path\n")
             return {
+                "AWS_ENDPOINT_URL_S3": self.endpoint.replace("127.0.0.1", "localhost"),
+                "AWS_CONFIG_FILE": str(config),
                 "AWS_ACCESS_KEY_ID": "testing",
                 "AWS_SECRET_ACCESS_KEY": "testing",
                 "AWS_SESSION_TOKEN": "testing",
@@ -232,12 +241,14 @@ def for_parameters(template: dict[str, Any], parameters: dict[str, str]) -> dict
 
 @pytest.fixture()
 def account(endpoint: str, tmp_path: Path) -> Path:
-    """A fresh moto account after the bootstrap: the two repositories; the stand-ins on PATH."""
+    """A fresh moto account after the bootstrap: the two repositories and the templates bucket;
+    the stand-ins on PATH."""
     import urllib.request
 
     urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")).close()
     for kind in ("lambda", "ecs"):
         client(endpoint, "ecr").create_repository(repositoryName=f"loan-risk-{kind}", imageTagMutability="IMMUTABLE")
+    client(endpoint, "s3").create_bucket(Bucket=TEMPLATE_BUCKET)
     docker = tmp_path / "docker"
     docker.write_text(DOCKER)
     docker.chmod(0o755)
@@ -250,6 +261,7 @@ VARIABLES = {
     "AWS_REGION": REGION,
     "AWS_DEPLOY_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/loan-risk-deploy",
     "AWS_CFN_EXECUTION_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/loan-risk-cfn",
+    "TEMPLATE_BUCKET": TEMPLATE_BUCKET,
     # A bundle "on S3" (moto's), so the model step downloads instead of training for minutes.
     "MODEL_BUNDLE_S3_URI": "s3://loan-risk-models/loan-risk/v1",
 }
@@ -292,6 +304,13 @@ def deploy(endpoint: str, workdir: Path, sha: str, **variables: str) -> Runner:
     return runner
 
 
+def uploaded_templates(endpoint: str) -> dict[str, Any]:
+    """The templates `sam deploy` put in the bootstrap's bucket, by key, parsed."""
+    s3 = client(endpoint, "s3")
+    listing = s3.list_objects_v2(Bucket=TEMPLATE_BUCKET).get("Contents", [])
+    return {o["Key"]: yaml.safe_load(s3.get_object(Bucket=TEMPLATE_BUCKET, Key=o["Key"])["Body"]) for o in listing}
+
+
 def outcome(runner: Runner, prefix: str) -> str:
     return next(o for name, o in runner.outcomes if name.startswith(prefix))
 
@@ -316,6 +335,15 @@ def test_a_failed_smoke_test_rolls_back_to_the_images_that_ran_before(
     assert outcome(first, "Roll back") == "skipped"
     image_a = f"{REGISTRY}/loan-risk-lambda:{'a' * 40}"
     assert stack_output(endpoint, "LambdaImageUri") == image_a
+    # The template went through the bucket, under the stack's name (CloudFormation read it from
+    # there: moto's change set fails on a TemplateURL whose object is missing).
+    ((key, uploaded),) = uploaded_templates(endpoint).items()
+    assert key.startswith("loan-risk/") and key.endswith(".template")
+    sent = json.loads((account / "template.json").read_text())  # sam adds only Metadata to each resource
+    assert uploaded["Parameters"] == sent["Parameters"] and uploaded["Outputs"] == sent["Outputs"]
+    assert {n: r["Type"] for n, r in uploaded["Resources"].items()} == {
+        n: r["Type"] for n, r in sent["Resources"].items()
+    }
 
     second = deploy(endpoint, account, "b" * 40)
     assert second.outputs["previous"]["lambda"] == image_a  # read from the stack before deploying
@@ -329,6 +357,8 @@ def test_a_failed_smoke_test_rolls_back_to_the_images_that_ran_before(
     # a commit reuses its tags (they are immutable) instead of pushing again.
     tags = {i["imageTag"] for i in client(endpoint, "ecr").list_images(repositoryName="loan-risk-lambda")["imageIds"]}
     assert tags == {"a" * 40, "b" * 40}
+    # The same template each time: named by its MD5, it was uploaded once.
+    assert list(uploaded_templates(endpoint)) == [key]
     again = deploy(endpoint, account, "b" * 40)
     assert again.logs[PUSH].count("already pushed") == 2, again.logs[PUSH]
 
@@ -362,3 +392,17 @@ def test_a_failed_stack_update_stops_the_pipeline_before_the_smoke_test(
     # nothing runs after it but the rollback step (which has no previous images to go back to).
     assert outcome(runner, "sam deploy") == "failure"
     assert outcome(runner, "Smoke test") == "skipped" and outcome(runner, "Roll back") == "skipped"
+
+
+def test_without_the_templates_bucket_the_deploy_stops_with_a_message(
+    endpoint: str, account: Path, bundle_dir: Path, models_dir: None
+) -> None:
+    """No TEMPLATE_BUCKET: deploy.sh says which variable is missing before calling sam, which
+    would otherwise send the template inline and have CloudFormation refuse it for its size."""
+    publish_bundle(endpoint, bundle_dir)
+    runner = deploy(endpoint, account, "d" * 40, TEMPLATE_BUCKET="")
+    assert outcome(runner, "sam deploy") == "failure"
+    (last_line,) = runner.logs[SAM_DEPLOY].strip().splitlines()[-1:]
+    assert "TEMPLATE_BUCKET: is not set: the bucket for the template, output TemplateBucketName" in last_line
+    assert not client(endpoint, "cloudformation").list_stacks()["StackSummaries"]
+    assert outcome(runner, "Smoke test") == "skipped"

@@ -109,7 +109,45 @@ def test_ci_builds_and_smoke_tests_both_images_and_runs_every_check() -> None:
         assert command in scripts, command
 
 
-def test_the_template_is_small_enough_for_sam_deploy_without_a_bucket() -> None:
-    """deploy.sh passes the template inline (no --s3-bucket); CloudFormation takes at most
-    51,200 bytes that way. Over it, give deploy.sh an S3 bucket (sam deploy --s3-bucket)."""
-    assert len((ROOT / "template.yaml").read_bytes()) <= 51_200
+def test_sam_deploy_sends_the_template_through_the_bootstrap_bucket() -> None:
+    """CloudFormation takes at most 51,200 bytes of template inline; template.yaml is larger, so
+    deploy.sh must upload it (sam deploy --s3-bucket) into the bootstrap's bucket, under the
+    stack's name: the one prefix the deploy role may write."""
+    deploy_command = SCRIPT[SCRIPT.index("sam deploy \\") :]
+    assert '--s3-bucket "$TEMPLATE_BUCKET"' in deploy_command
+    assert '--s3-prefix "$STACK_NAME"' in deploy_command
+    assert ': "${TEMPLATE_BUCKET:?' in SCRIPT  # required: without it sam would send the template inline
+    deploys = [s for s in DEPLOY["jobs"]["deploy"]["steps"] if re.search(r"^\.ci/deploy\.sh$", s.get("run", ""), re.M)]
+    assert [s["name"].split()[0] for s in deploys] == ["sam", "Roll"]  # the deploy and the rollback
+    assert all(s["env"]["TEMPLATE_BUCKET"] == "${{ vars.TEMPLATE_BUCKET }}" for s in deploys)
+    bootstrap = bootstrap_template()
+    assert "TEMPLATE_BUCKET" in bootstrap["Outputs"]["TemplateBucketName"]["Description"]
+    assert bootstrap["Outputs"]["TemplateBucketName"]["Value"] == {"Ref": "TemplateBucket"}
+    (write,) = bootstrap["Resources"]["TemplateBucketWrite"]["Properties"]["PolicyDocument"]["Statement"]
+    assert write["Resource"] == {"Fn::Sub": "${TemplateBucket.Arn}/${AppStackName}/*"}
+
+
+def test_the_templates_fit_the_way_each_is_deployed() -> None:
+    """From S3 CloudFormation takes a template of at most 1 MB; the bootstrap is deployed by hand
+    with `aws cloudformation deploy` and no bucket (it creates the bucket), so inline: 51,200."""
+    assert len((ROOT / "template.yaml").read_bytes()) <= 1_048_576
+    assert len((ROOT / ".github" / "bootstrap.yaml").read_bytes()) <= 51_200
+
+
+def test_the_templates_bucket_is_private_encrypted_tls_only_and_expires_objects() -> None:
+    resources = bootstrap_template()["Resources"]
+    bucket = resources["TemplateBucket"]["Properties"]
+    assert bucket["PublicAccessBlockConfiguration"] == dict.fromkeys(
+        ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"), True
+    )
+    (encryption,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    (rule,) = bucket["LifecycleConfiguration"]["Rules"]
+    assert rule["Status"] == "Enabled" and rule["ExpirationInDays"] == {"Ref": "TemplateRetentionDays"}
+    (deny,) = resources["TemplateBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    # CloudFormation reads TemplateURL with the caller's credentials: the execution role needs
+    # no S3 access, and has none.
+    execution = resources["CloudFormationExecutionRole"]["Properties"]["Policies"]
+    statements = [s for p in execution for s in p["PolicyDocument"]["Statement"]]
+    assert not any(a.startswith("s3:") for s in statements for a in _actions(s))
