@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from catboost import CatBoostRegressor, FeaturesData, Pool
 
 from lambda_app.core.approval import INDEX
@@ -89,12 +88,11 @@ class Scorer:
         categories = [names[i] for i in self._cat_indices]
         text = np.empty((n, len(categories)), dtype=object)  # FeaturesData takes bytes
         for j, c in enumerate(categories):
-            # Each distinct name encoded once and spread by its codes (a column holds a handful).
-            codes, distinct = pd.factorize(values[c])
-            if (codes < 0).any():  # a missing value (None, NaN): never in a validated applicant
-                text[:, j] = [_as_bytes(v) for v in values[c]]
-            else:
-                text[:, j] = np.array([_as_bytes(v) for v in distinct], dtype=object)[codes]
+            # Each distinct name encoded once (a column holds a handful), without pandas: the
+            # serving entry points load CatBoost without it (lambda_app.core.catboost_lean).
+            column = values[c]
+            encoded = {v: _as_bytes(v) for v in set(column.tolist())}
+            text[:, j] = [encoded[v] for v in column.tolist()]
         return Pool(
             FeaturesData(
                 num_feature_data=np.column_stack([values[c] for c in numbers]).astype(np.float32),
