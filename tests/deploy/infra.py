@@ -62,7 +62,7 @@ def transformed(parameters: dict[str, str]) -> dict[str, Any]:
 
 
 def workflow(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load((WORKFLOWS / name).read_text())
+    data: dict[Any, Any] = yaml.safe_load((WORKFLOWS / name).read_text())
     # YAML 1.1 reads the key `on` as True.
     if True in data:
         data["on"] = data.pop(True)

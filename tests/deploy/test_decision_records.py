@@ -182,7 +182,7 @@ def test_stack_with_records_on_creates_the_store_and_records_arrive_in_s3(aws: N
         DeliveryStreamName="loan-risk-decisions",
         DeliveryStreamType="DirectPut",
         ExtendedS3DestinationConfiguration={
-            **destination,
+            **destination,  # type: ignore[typeddict-item]  # the template's own keys
             "BucketARN": f"arn:aws:s3:::{bucket}",
             "RoleARN": delivery["Arn"],
         },

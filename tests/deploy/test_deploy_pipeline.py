@@ -196,7 +196,7 @@ class Runner:
 
 
 def client(endpoint: str, service: str) -> Any:
-    return boto3.client(
+    return boto3.client(  # type: ignore[call-overload]  # the service is a variable here
         service,
         endpoint_url=endpoint,
         region_name=REGION,
@@ -279,7 +279,8 @@ def stack_output(endpoint: str, key: str) -> str:
     stack = client(endpoint, "cloudformation").describe_stacks(StackName="loan-risk")["Stacks"][0]
     outputs = stack.get("Outputs", [])
     assert outputs, f"{stack['StackStatus']}: {stack.get('StackStatusReason')}"
-    return next(o["OutputValue"] for o in outputs if o["OutputKey"] == key)
+    value: str = next(o["OutputValue"] for o in outputs if o["OutputKey"] == key)
+    return value
 
 
 @pytest.fixture()

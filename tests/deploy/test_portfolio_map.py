@@ -135,7 +135,7 @@ def test_a_csv_in_s3_is_scored_row_by_row(aws: None, tmp_path: Path, scorer: Sco
     rows = [
         next(csv.DictReader(io.StringIO(s3.get_object(Bucket=BUCKET, Key=k)["Body"].read().decode()))) for k in keys
     ]
-    records = frame.to_dict("records")
+    records = [{str(k): str(v) for k, v in r.items()} for r in frame.to_dict("records")]
     valid = [r.applicant for r in validate_strings(records) if r.applicant]
     assert [float(r["risk_score"]) for r in rows if r["risk_score"]] == scorer.score(valid)
     assert rows[3]["errors"].startswith("Age: Input should be a valid integer")

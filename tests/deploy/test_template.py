@@ -128,7 +128,8 @@ def gateway_route(paths: dict[str, dict[str, Any]], path: str, method: str) -> d
         operations = paths[candidate]
         operation = operations.get(method.lower()) or operations.get("x-amazon-apigateway-any-method")
         if operation:
-            return operation
+            found: dict[str, Any] = operation
+            return found
     return None
 
 

@@ -4,6 +4,7 @@ repositories, roles. A rename in one place without the others fails here, not in
 from __future__ import annotations
 
 import re
+from typing import cast
 
 from tests.deploy.infra import DEPLOY_SCRIPT, ROOT, WORKFLOWS, bootstrap_template, run_scripts, sam_template, workflow
 
@@ -83,7 +84,7 @@ def test_deploy_role_can_pass_only_the_execution_role_to_cloudformation() -> Non
 
 def _actions(statement: dict[str, object]) -> list[str]:
     actions = statement["Action"]
-    return [actions] if isinstance(actions, str) else list(actions)  # type: ignore[arg-type]
+    return [actions] if isinstance(actions, str) else list(cast(list[str], actions))
 
 
 def test_deploy_waits_smoke_tests_and_rolls_back() -> None:

@@ -36,7 +36,7 @@ def test_scores_and_reasons_without_pandas_match_catboost_with_it(
     bundle_dir: Path, scorer: Scorer, tmp_path: Path
 ) -> None:
     frame = synth.generate(300, seed=3)[list(FEATURES)]
-    people = [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in frame.to_dict("records")]
+    people = [{str(k): (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in frame.to_dict("records")]
     data = tmp_path / "people.json"
     data.write_text(json.dumps(people))
     out = subprocess.run(

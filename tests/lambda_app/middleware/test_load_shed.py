@@ -139,7 +139,7 @@ def test_shed_requests_are_counted_in_the_requests_shed_metric(capsys: pytest.Ca
     async def send(message: dict[str, object]) -> None:
         sent.append(message)
 
-    shed = LoadShed(never, max_in_flight=0)  # type: ignore[arg-type]
+    shed = LoadShed(never, max_in_flight=0)
     scope = {"type": "http", "path": "/v1/score", "root_path": "", "headers": []}
     publish()  # start a clean window
     capsys.readouterr()

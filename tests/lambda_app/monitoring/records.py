@@ -17,7 +17,7 @@ def applicants(rows: int, seed: int) -> list[dict[str, Any]]:
     """Applicants drawn like the training data (training.synth), as validated dicts."""
     frame = synth.generate(rows, seed=seed)
     return [
-        {k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
+        {str(k): (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
         for r in frame[list(FEATURES)].to_dict("records")
     ]
 

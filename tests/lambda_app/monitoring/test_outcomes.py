@@ -30,7 +30,7 @@ def loan_risk(argv: list[str]) -> int:
 def labelled() -> tuple[list[dict[str, Any]], np.ndarray]:
     frame = synth.generate(ROWS, seed=13)
     people = [
-        {k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
+        {str(k): (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
         for r in frame[list(FEATURES)].to_dict("records")
     ]
     return people, frame[TARGET].to_numpy(dtype=float)
@@ -70,7 +70,8 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
 
 def model(report: dict[str, Any], role: str) -> dict[str, Any]:
     (found,) = [m for m in report["models"] if m["role"] == role]
-    return found
+    model_report: dict[str, Any] = found
+    return model_report
 
 
 def test_score_outcomes_give_mae_r2_and_calibration_per_model_and_month(

@@ -70,7 +70,9 @@ def test_scores_match_for_every_batch_size(bundle_dir: Path, scorer: Scorer, tmp
     from training import synth
 
     frame = synth.generate(250, seed=9)[list(FEATURES)]
-    applicants = [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in frame.to_dict("records")]
+    applicants = [
+        {str(k): (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in frame.to_dict("records")
+    ]
     for n in (1, 99, 100, 250):
         path = tmp_path / f"n{n}.parquet"
         pq.write_table(pa.Table.from_pylist(applicants[:n]), path)

@@ -93,7 +93,7 @@ class Aws:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def client(self, service: str) -> Any:
-        return boto3.client(
+        return boto3.client(  # type: ignore[call-overload]  # the service is a variable here
             service,
             endpoint_url=self.url,
             region_name="us-east-1",
