@@ -64,9 +64,8 @@ S3_BUCKET = "risk-models"
 
 
 @pytest.fixture()
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """A moto S3 with one empty bucket, S3_BUCKET; fake credentials so nothing leaves the process."""
-    import boto3
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """An AWS account in moto, in process, with fake credentials so nothing leaves the process."""
     from moto import mock_aws
 
     for name, value in {
@@ -75,7 +74,16 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         "AWS_DEFAULT_REGION": "us-east-1",
     }.items():
         monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
     with mock_aws():
-        client = boto3.client("s3")
-        client.create_bucket(Bucket=S3_BUCKET)
-        yield client
+        yield
+
+
+@pytest.fixture()
+def s3(aws: None) -> Any:
+    """A moto S3 with one empty bucket, S3_BUCKET."""
+    import boto3
+
+    client = boto3.client("s3")
+    client.create_bucket(Bucket=S3_BUCKET)
+    return client

@@ -13,7 +13,7 @@ import pytest
 from lambda_app.records.read import PARTITION, iter_records
 from lambda_app.records.sinks import FirehoseSink, make_sink
 from tests.deploy.infra import LAMBDA_IMAGE, REGION, sam_template
-from tests.deploy.test_moto_stack import aws, create_stack  # noqa: F401 (aws is a fixture)
+from tests.deploy.test_moto_stack import create_stack
 
 RECORDS = [
     "DecisionRecordsKey",
@@ -148,7 +148,7 @@ def test_function_and_tasks_get_the_mode_and_the_stream() -> None:
     assert isinstance(make_sink("firehose://loan-risk-decisions"), FirehoseSink)
 
 
-def test_stack_with_records_on_creates_the_store_and_records_arrive_in_s3(aws: None) -> None:  # noqa: F811
+def test_stack_with_records_on_creates_the_store_and_records_arrive_in_s3(aws: None) -> None:
     stack, _ = create_stack({"LambdaImageUri": LAMBDA_IMAGE, "DecisionRecords": "best-effort"})
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
     uri = outputs["DecisionRecordsUri"]

@@ -4,11 +4,9 @@ role, its reports bucket and the alarm at the 0.25 PSI band, also created in mot
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
-import pytest
 
 from lambda_app.monitoring.psi import SHIFT_ABOVE
 from lambda_app.runtime.monitoring_job import metric_data
@@ -116,21 +114,6 @@ def test_the_reports_bucket_is_private_encrypted_and_https_only() -> None:
     assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
     (deny,) = resource("MonitoringReportsBucketPolicy")["Properties"]["PolicyDocument"]["Statement"]
     assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-
-
-@pytest.fixture()
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from moto import mock_aws
-
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    with mock_aws():
-        yield
 
 
 def test_the_monitoring_stack_is_created_in_moto(aws: None) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -122,19 +121,6 @@ def _scrub_sub(text: str, aliases: dict[str, str], dropped: set[str]) -> str:
         ),
         text,
     )
-
-
-@pytest.fixture()
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    with moto.mock_aws():
-        yield
 
 
 def create_stack(parameters: dict[str, str]) -> tuple[dict[str, Any], set[str]]:

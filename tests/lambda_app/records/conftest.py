@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -33,22 +32,6 @@ def scored(scorer: Scorer, n: int, reasons: bool = True) -> list[DecisionRecord]
     # One at a time, as the single-score route explains (replay does the same).
     explanations = [scorer.explain([a], 4)[0] for a in people] if reasons else [None] * n
     return [decision_record(scorer, a, s, "api", e) for a, s, e in zip(people, scores, explanations, strict=True)]
-
-
-@pytest.fixture()
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """moto, with fake credentials so nothing leaves the process."""
-    from moto import mock_aws
-
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    with mock_aws():
-        yield
 
 
 @pytest.fixture()

@@ -4,7 +4,6 @@ and its figures in CloudWatch."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,24 +23,19 @@ EVENT = {"version": "0", "detail-type": "Scheduled Event", "source": "aws.events
 
 
 @pytest.fixture()
-def aws(monkeypatch: pytest.MonkeyPatch, bundle_dir: Path) -> Iterator[Any]:
-    from moto import mock_aws
-
+def job(aws: None, monkeypatch: pytest.MonkeyPatch, bundle_dir: Path) -> Any:
+    """The job's settings and its two buckets, in moto's account."""
     for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
         "MODEL_URI": str(bundle_dir),
         "MONITORING_RECORDS_URI": f"s3://{RECORDS}/records",
         "MONITORING_REPORT_URI": f"s3://{REPORTS}/stability",
         "MONITORING_NAMESPACE": NAMESPACE,
     }.items():
         monkeypatch.setenv(name, value)
-    with mock_aws():
-        s3 = boto3.client("s3")
-        s3.create_bucket(Bucket=RECORDS)
-        s3.create_bucket(Bucket=REPORTS)
-        yield s3
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=RECORDS)
+    s3.create_bucket(Bucket=REPORTS)
+    return s3
 
 
 def put_records(s3: Any, records: list[dict[str, Any]], day: str) -> None:
@@ -63,27 +57,27 @@ def metric(name: str, dimensions: list[dict[str, str]] | None = None) -> list[fl
     return [p["Maximum"] for p in points]
 
 
-def test_the_job_reports_yesterdays_records_to_s3_and_cloudwatch(aws: Any, scorer: Scorer) -> None:
+def test_the_job_reports_yesterdays_records_to_s3_and_cloudwatch(job: Any, scorer: Scorer) -> None:
     people = applicants(1500, seed=21)
     cut = [{**p, "AnnualIncome": round(p["AnnualIncome"] * 2 / 3)} for p in people]
-    put_records(aws, decision_records(scorer, cut, day="2026-11-21"), "2026-11-21")
+    put_records(job, decision_records(scorer, cut, day="2026-11-21"), "2026-11-21")
     put_records(
-        aws, decision_records(scorer, people, day="2026-11-20"), "2026-11-20"
+        job, decision_records(scorer, people, day="2026-11-20"), "2026-11-20"
     )  # the day before: not in the period
 
     summary = handler(EVENT, None)
 
     assert summary["since"] == summary["until"] == "2026-11-21"
     assert summary["n"] == 1500 and summary["status"] == "shift" and summary["shifted"] == ["AnnualIncome"]
-    keys = {o["Key"] for o in aws.list_objects_v2(Bucket=REPORTS)["Contents"]}
+    keys = {o["Key"] for o in job.list_objects_v2(Bucket=REPORTS)["Contents"]}
     assert {
         "stability/dt=2026-11-21/report.json",
         "stability/dt=2026-11-21/report.html",
         "stability/latest/report.json",
     } <= keys
-    report = json.loads(aws.get_object(Bucket=REPORTS, Key="stability/latest/report.json")["Body"].read())
+    report = json.loads(job.get_object(Bucket=REPORTS, Key="stability/latest/report.json")["Body"].read())
     assert report["since"] == "2026-11-21" and report["fields"]["AnnualIncome"]["status"] == "shift"
-    html = aws.get_object(Bucket=REPORTS, Key="stability/dt=2026-11-21/report.html")
+    html = job.get_object(Bucket=REPORTS, Key="stability/dt=2026-11-21/report.html")
     assert html["ContentType"].startswith("text/html") and b"AnnualIncome" in html["Body"].read()
 
     assert metric("Decisions") == [1500.0]
@@ -97,8 +91,8 @@ def test_the_job_reports_yesterdays_records_to_s3_and_cloudwatch(aws: Any, score
     assert len(listed) == 28
 
 
-def test_too_few_records_publish_no_psi(aws: Any, scorer: Scorer) -> None:
-    put_records(aws, decision_records(scorer, applicants(40, seed=22), day="2026-11-21"), "2026-11-21")
+def test_too_few_records_publish_no_psi(job: Any, scorer: Scorer) -> None:
+    put_records(job, decision_records(scorer, applicants(40, seed=22), day="2026-11-21"), "2026-11-21")
     summary = handler(EVENT, None)
     assert summary["status"] == "insufficient" and summary["n"] == 40
     assert metric("Decisions") == [40.0]
@@ -114,7 +108,7 @@ def test_period_is_the_days_before_the_schedule_fired_or_a_backfill() -> None:
             period(bad, 1)
 
 
-def test_missing_settings_are_named(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_settings_are_named(job: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MONITORING_RECORDS_URI", "")
     with pytest.raises(JobConfigError, match="MONITORING_RECORDS_URI"):
         handler(EVENT, None)

@@ -12,17 +12,10 @@ import pytest
 from lambda_app import cli
 from lambda_app.core.scoring import Scorer
 from tests.lambda_app.monitoring.records import applicants, decision_records, write_jsonl
-from tests.lambda_app.servers import ROOT, running
+from tests.lambda_app.servers import running
+from tests.lambda_app.web.chromium import PHONE, launched, needs_chromium, shot, sync_api
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
-SHOTS = ROOT / "test-artifacts" / "screenshots"
-PHONE = {"width": 390, "height": 844}
-
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.is_file(), reason=f"{CHROMIUM} is missing: `make test` installs Debian's chromium when run as root"
-)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: run `make install`")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +30,7 @@ def server(bundle_dir: Path, scorer: Scorer, tmp_path_factory: pytest.TempPathFa
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield b
-        b.close()
+    yield from launched()
 
 
 def test_the_report_page_under_a_stage_prefix_and_on_a_phone(browser: Any, server: str) -> None:
@@ -60,7 +50,6 @@ def test_the_report_page_under_a_stage_prefix_and_on_a_phone(browser: Any, serve
                 sync_api.expect(images.nth(i)).to_have_js_property("complete", True)
                 assert images.nth(i).evaluate("img => img.naturalWidth") > 300, "the chart loaded through the prefix"
             assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"], "no sideways scrolling"
-            SHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+            shot(page, name)
         finally:
             context.close()

@@ -23,34 +23,15 @@ from lambda_app.service import ScoringService
 from lambda_app.settings import Settings
 from lambda_app.web import applicant as web_applicant
 from tests.lambda_app import plots
-from tests.lambda_app.servers import ROOT, running
+from tests.lambda_app.servers import running
+from tests.lambda_app.web.chromium import PHONE, launched, needs_chromium, shot, sync_api
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SHOTS = ROOT / "test-artifacts" / "screenshots"
-PHONE = {"width": 390, "height": 844}
-
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.is_file(), reason=f"{CHROMIUM} is missing: `make test` installs Debian's chromium when run as root"
-)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: run `make install`")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield b
-        b.close()
+    yield from launched()
 
 
 @pytest.fixture()
@@ -59,11 +40,6 @@ def page(browser: Any) -> Iterator[Any]:
     context.set_default_timeout(15_000)
     yield context.new_page()
     context.close()
-
-
-def shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 @pytest.fixture(scope="module")
