@@ -11,7 +11,7 @@ import sys
 import uvicorn
 
 from lambda_app.core.bundle import BundleError
-from lambda_app.core.catboost_lean import import_catboost_without_pandas
+from lambda_app.core.catboost_lean import import_catboost_lean
 from lambda_app.core.commandline import Parser
 from lambda_app.records.sinks import RecordsConfigError
 from lambda_app.runtime.server import serve, server_options
@@ -30,12 +30,13 @@ def main(argv: list[str] | None = None, prog: str = "python -m lambda_app") -> i
         if value is not None:
             os.environ[name] = value
     pause_collector()  # until the app is built: lambda_app.startup says why
-    import_catboost_without_pandas()  # before the app imports CatBoost: see that module
+    import_catboost_lean()  # before the app imports CatBoost: see that module
     try:
         settings = get_settings()
         # Verify the bundle once up front so a bad one stops here with a readable
         # message, instead of every worker process failing in turn.
-        from lambda_app.app import create_app, load_service
+        from lambda_app.app import create_app
+        from lambda_app.service import load_service
 
         service = load_service(settings)
     except (SettingsError, BundleError, RecordsConfigError) as e:

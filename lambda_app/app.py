@@ -10,7 +10,6 @@ from fastapi import FastAPI
 
 from lambda_app.api import problems
 from lambda_app.api.router import build_router
-from lambda_app.core.model_source import resolve
 from lambda_app.core.scoring import Scorer
 from lambda_app.middleware.body_limit import BodySizeLimit
 from lambda_app.middleware.deadlines import BodyTimeout
@@ -18,33 +17,11 @@ from lambda_app.middleware.fast_path import FastScore
 from lambda_app.middleware.load_shed import LoadShed
 from lambda_app.middleware.request_context import RequestContext
 from lambda_app.middleware.root_path import RootPath
-from lambda_app.records.recorder import make_recorder
-from lambda_app.service import ScoringService
+from lambda_app.service import ScoringService, load_service
 from lambda_app.settings import Settings, get_settings
 from lambda_app.startup import freeze_start_up_objects
 from lambda_app.telemetry import publish
 from lambda_app.web.lazy import LazyPages
-
-
-def load_scorer(settings: Settings) -> Scorer:
-    return Scorer.load(resolve(settings.model_uri, settings.model_cache_dir))
-
-
-def load_service(settings: Settings, scorer: Scorer | None = None) -> ScoringService:
-    """The scoring service the settings describe: the champion (`scorer`, or MODEL_URI), the
-    challenger when CHALLENGER_MODEL_URI names one, and the decision recorder. A bad bundle
-    or an unusable sink raises here (BundleError, RecordsConfigError), before any request."""
-    champion = scorer or load_scorer(settings)
-    challenger = None
-    if settings.challenger_model_uri:
-        challenger = Scorer.load(resolve(settings.challenger_model_uri, settings.model_cache_dir))
-    return ScoringService(
-        champion,
-        max_reasons=settings.max_reasons,
-        coalesce_max_rows=settings.coalesce_max_rows,
-        recorder=make_recorder(settings),
-        challenger=challenger,
-    )
 
 
 def create_app(

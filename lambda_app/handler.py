@@ -1,30 +1,38 @@
-"""AWS Lambda entry point: API Gateway events (REST v1 and HTTP v2) through Mangum.
+"""AWS Lambda entry point: API Gateway events (REST v1 and HTTP v2), plain scores straight from
+the event, everything else through Mangum and the app.
 
-The app and its model are built at import, in Lambda's init phase, so warm invocations
-never reload the model; Mangum's lifespan support is off because it may run per
-invocation. The app publishes its metrics once per invocation (lambda_app.telemetry),
-buffered decision records are written before each invocation returns, Powertools adds
-its cold-start metric, sampled invocations are traced in X-Ray (lambda_app.tracing),
-and logs carry the API Gateway request id as correlation id.
+The scoring service and its model are built at import, in Lambda's init phase, so warm
+invocations never reload the model. A plain score (POST /v1/score, JSON, no options) is
+answered by lambda_app.gateway from the event itself, as the app would answer it, so a cold
+start that scores imports neither FastAPI, Starlette nor Mangum; the app is built, around the
+same service, on the first invocation that is anything else, and answers that one and every
+such one after it. Mangum's lifespan support is off because it may run per invocation. Each
+invocation publishes its metrics (lambda_app.telemetry), buffered decision records are written
+before it returns, Powertools adds its cold-start metric, sampled invocations are traced in
+X-Ray (lambda_app.tracing), and logs carry the API Gateway request id as correlation id.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
 from typing import Any
 
 from lambda_app.startup import start_up
 
 with start_up():  # everything a cold start imports and builds: lambda_app.startup says why
-    from lambda_app.core.catboost_lean import import_catboost_without_pandas
+    from lambda_app.core.catboost_lean import import_catboost_lean
 
-    import_catboost_without_pandas()  # before the app imports CatBoost: see that module
+    import_catboost_lean()  # before the service imports CatBoost: see that module
 
     import warnings
 
     from aws_lambda_powertools.logging import correlation_paths
     from aws_lambda_powertools.utilities.typing import LambdaContext
-    from mangum import Mangum
-    from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
 
-    from lambda_app.app import create_app
+    from lambda_app.gateway.events import TEXT_MIME_TYPES
+    from lambda_app.gateway.plain_score import PlainScores
+    from lambda_app.service import load_service
+    from lambda_app.settings import get_settings
     from lambda_app.telemetry import SERVICE, logger, metrics
     from lambda_app.tracing import Tracer
 
@@ -33,12 +41,30 @@ with start_up():  # everything a cold start imports and builds: lambda_app.start
     # makes no AWS or HTTP calls (a bundle on S3 is fetched at init, where Lambda discards
     # subsegments).
     tracer = Tracer(service=SERVICE)
-    app = create_app(on_lambda=True)
+    settings = get_settings()
+    service = load_service(settings)
+    plain = PlainScores(service, settings)
     # The app publishes its own metrics (lambda_app.telemetry); the decorator below adds the
     # cold-start metric and would otherwise warn on every invocation that it has nothing else.
     warnings.filterwarnings("ignore", "No application metrics to publish")
-    _asgi = Mangum(app, lifespan="off", text_mime_types=[*DEFAULT_TEXT_MIME_TYPES, "application/problem+json"])
-    _service = app.state.service
+
+Asgi = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+_asgi: Asgi | None = None
+
+
+def full_app() -> Asgi:
+    """The app through Mangum, built on first use around the handler's scoring service."""
+    global _asgi
+    if _asgi is None:
+        with start_up():
+            from mangum import Mangum
+
+            from lambda_app.app import create_app
+
+            app = create_app(settings, on_lambda=True, service=service)
+            _asgi = Mangum(app, lifespan="off", text_mime_types=TEXT_MIME_TYPES)  # type: ignore[assignment]
+    assert _asgi is not None
+    return _asgi
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
@@ -46,8 +72,11 @@ with start_up():  # everything a cold start imports and builds: lambda_app.start
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        return dict(_asgi(event, context))  # type: ignore[arg-type]  # Mangum's own LambdaContext protocol
+        answer = plain.answer(event)
+        if answer is None:
+            answer = dict(full_app()(event, context))
+        return answer
     finally:
         # Before the invocation returns: a frozen environment may never run again, and a
         # record still in the buffer then would be lost.
-        _service.flush_records()
+        service.flush_records()

@@ -24,10 +24,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from lambda_app.core.batch import Row, Scored
 from lambda_app.core.coalesce import Coalescer
 from lambda_app.core.explanation import Explanation, explanation
+from lambda_app.core.model_source import resolve
 from lambda_app.core.scoring import Scorer
 from lambda_app.records.build import Origin, challenger_record, decision_record
 from lambda_app.records.format import Channel, DecisionRecord, new_decision_id
-from lambda_app.records.recorder import Recorder
+from lambda_app.records.recorder import Recorder, make_recorder
+from lambda_app.settings import Settings
 from lambda_app.telemetry import count, observe, request_id
 
 Applicant = Mapping[str, Any]
@@ -209,6 +211,27 @@ class ScoringService:
         # re-explains each record alone and must find the same reasons).
         scores = self.scorer.score(applicants)
         return [(s, self.scorer.contributions([a])[0]) for s, a in zip(scores, applicants, strict=True)]
+
+
+def load_scorer(settings: Settings) -> Scorer:
+    return Scorer.load(resolve(settings.model_uri, settings.model_cache_dir))
+
+
+def load_service(settings: Settings, scorer: Scorer | None = None) -> ScoringService:
+    """The scoring service the settings describe: the champion (`scorer`, or MODEL_URI), the
+    challenger when CHALLENGER_MODEL_URI names one, and the decision recorder. A bad bundle
+    or an unusable sink raises here (BundleError, RecordsConfigError), before any request."""
+    champion = scorer or load_scorer(settings)
+    challenger = None
+    if settings.challenger_model_uri:
+        challenger = Scorer.load(resolve(settings.challenger_model_uri, settings.model_cache_dir))
+    return ScoringService(
+        champion,
+        max_reasons=settings.max_reasons,
+        coalesce_max_rows=settings.coalesce_max_rows,
+        recorder=make_recorder(settings),
+        challenger=challenger,
+    )
 
 
 def _request_id() -> str | None:

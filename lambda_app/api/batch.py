@@ -10,7 +10,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 
-from lambda_app.api.content import is_json, request_media
+from lambda_app.api.content import request_media
+from lambda_app.api.media import is_json
 from lambda_app.api.problems import Problem, documented
 from lambda_app.api.responses import BatchOut
 from lambda_app.core import batch

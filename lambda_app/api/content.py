@@ -1,19 +1,11 @@
-"""Media types the API accepts, checked the same way by the routes and the fast path."""
+"""The routes' media type checks (the rule itself: lambda_app.api.media)."""
 
 from __future__ import annotations
 
 from fastapi import Request
 
+from lambda_app.api.media import is_json, media_type
 from lambda_app.api.problems import Problem
-
-
-def media_type(content_type: str) -> str:
-    """`application/json; charset=utf-8` -> `application/json`."""
-    return content_type.split(";")[0].strip().lower()
-
-
-def is_json(media: str) -> bool:
-    return media == "application/json" or media.endswith("+json")
 
 
 def request_media(request: Request) -> str:

@@ -2,44 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-import pydantic_core
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from lambda_app.api.content import require_json
 from lambda_app.api.problems import documented
-from lambda_app.api.responses import ExplanationOut, ScoreOut
+from lambda_app.api.responses import ScoreOut
+from lambda_app.api.score_answer import DECISION_HEADER, score_body
 from lambda_app.core.schema import Applicant
 from lambda_app.service import Decision, ScoringService
 
 router = APIRouter()
-DECISION_HEADER = "Decision-Id"
-
-
-def score_body(decision: Decision, version: str) -> bytes:
-    """The JSON answer to POST /v1/score: ScoreOut, serialised. Without an explanation it is
-    built as a plain dict (what ScoreOut.model_dump_json(exclude_none=True) gives, byte for
-    byte, at a fraction of the cost); the documented schema is the route's response_model."""
-    if decision.explanation is not None:
-        out = ScoreOut(
-            risk_score=decision.risk_score,
-            risk_band=decision.risk_band,
-            percentile=decision.percentile,
-            model_version=version,
-            explanation=ExplanationOut.of(decision.explanation),
-            decision_id=decision.decision_id,
-        )
-        return out.model_dump_json(exclude_none=True).encode()
-    body: dict[str, Any] = {
-        "risk_score": decision.risk_score,
-        "risk_band": decision.risk_band,
-        "percentile": decision.percentile,
-        "model_version": version,
-    }
-    if decision.decision_id is not None:
-        body["decision_id"] = decision.decision_id
-    return pydantic_core.to_json(body)
 
 
 def decision_headers(decision: Decision) -> dict[str, str] | None:

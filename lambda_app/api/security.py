@@ -3,13 +3,12 @@ Gateway enforces its own keys in front of Lambda)."""
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 
+from lambda_app.api.keys import key_matches
 from lambda_app.api.problems import Problem
 from lambda_app.settings import Settings
 
@@ -17,14 +16,6 @@ api_key_header = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="Required when the service has API keys set"
 )
 
-
-def key_matches(keys: Sequence[bytes], supplied: bytes) -> bool:
-    """True when no keys are set or `supplied` is one of them. Every key is compared, in
-    constant time, so timing tells nothing about which matched."""
-    matched = not keys
-    for k in keys:
-        matched |= hmac.compare_digest(supplied, k)
-    return matched
 
 
 async def require_api_key(key: Annotated[str | None, Depends(api_key_header)], request: Request) -> None:

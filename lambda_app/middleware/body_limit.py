@@ -10,17 +10,11 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lambda_app.api.problems import problem_response
+from lambda_app.middleware.content_length import declared_over
 
 
 class BodyTooLarge(Exception):
     """A body over its limit, known from its declared length or counted as it streamed."""
-
-
-def declared_over(declared: bytes | str | None, limit: int) -> bool:
-    """A Content-Length over the limit, or one that is not a number at all."""
-    if declared is None:
-        return False
-    return not declared.isdigit() or int(declared) > limit
 
 
 async def read_within(request: Request, limit: int) -> bytes:

@@ -16,15 +16,14 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lambda_app.api.content import is_json, media_type
+from lambda_app.api.plain import is_plain_score
 from lambda_app.api.problems import records_unavailable
-from lambda_app.api.score import DECISION_HEADER, score_body
-from lambda_app.api.security import key_matches
+from lambda_app.api.score_answer import DECISION_HEADER, score_body
 from lambda_app.core.schema import RECORD
+from lambda_app.middleware.root_path import route_path
 from lambda_app.records.recorder import RecordsUnavailable
 from lambda_app.service import ScoringService
 
-PATH = "/v1/score"
 DECISION_HEADER_BYTES = DECISION_HEADER.lower().encode()
 
 
@@ -68,9 +67,7 @@ class FastScore:
         await self.app(scope, _replay(messages, error, receive), send)
 
     def _plain(self, scope: Scope) -> bool:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope.get("query_string"):
-            return False
-        if _route_path(scope) != PATH or "app" not in scope:
+        if scope["type"] != "http" or "app" not in scope:
             return False
         content_type = key = None  # the first of each, as Starlette's headers.get() has it
         for name, value in scope["headers"]:
@@ -78,10 +75,10 @@ class FastScore:
                 content_type = value
             elif name == b"x-api-key" and key is None:
                 key = value
-        if not is_json(media_type((content_type or b"").decode("latin-1"))):
-            return False
-        # The route's own key check; a wrong key goes on to the route, which answers 401.
-        return key_matches(scope["app"].state.settings.api_key_bytes, key or b"")
+        keys = scope["app"].state.settings.api_key_bytes
+        return is_plain_score(
+            scope["method"], _route_path(scope), scope.get("query_string", b""), content_type, key, keys
+        )
 
     async def _score(self, scope: Scope, body: bytes) -> Decided | ASGIApp | None:
         """The route's answer for a plain score; None hands the request to the route."""
@@ -97,11 +94,7 @@ class FastScore:
 
 
 def _route_path(scope: Scope) -> str:
-    """The path below the mount prefix (an API Gateway stage), as routing sees it."""
-    path: str = scope["path"]
-    root: str = scope.get("root_path", "")
-    below = path[len(root) :] if root and path.startswith(root) else None
-    return below if below is not None and below.startswith("/") else path
+    return route_path(scope["path"], scope.get("root_path", ""))
 
 
 def _replay(messages: list[Message], error: BaseException | None, receive: Receive) -> Receive:

@@ -2,38 +2,17 @@
 
 from __future__ import annotations
 
-import logging
-import os
-import re
 import time
 
-from aws_lambda_powertools.metrics import MetricUnit
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lambda_app import telemetry
-from lambda_app.telemetry import count, logger, observe, publish
-
-_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_cold = True
-
-
-def _incoming_id(scope: Scope) -> str:
-    """The API Gateway request id on Lambda; otherwise the caller's X-Request-Id if it is
-    a sane token (it ends up in logs), else a new one."""
-    event = scope.get("aws.event") or {}
-    gateway_id = (event.get("requestContext") or {}).get("requestId")
-    if gateway_id:
-        return str(gateway_id)
-    for name, value in scope.get("headers", ()):
-        if name == b"x-request-id":
-            candidate: str = value.decode("latin-1")
-            if _SAFE_ID.match(candidate):
-                return candidate
-    return os.urandom(16).hex()  # as random as uuid4().hex, without building a UUID
+from lambda_app.middleware.request_log import first_request, incoming_id, request_done
 
 
 class RequestContext:
-    """Pure ASGI middleware: correlation id in, metrics and a log line out per request.
+    """Pure ASGI middleware: correlation id in, metrics and a log line out per request
+    (lambda_app.middleware.request_log, shared with the Lambda light path).
 
     Every request is counted and timed in the metrics. Its log line is written at INFO when
     the request failed (status 400 and up) or was a process's first, and at DEBUG when it
@@ -51,9 +30,8 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        global _cold
-        cold, _cold = _cold, False
-        rid = _incoming_id(scope)
+        cold = first_request()
+        rid = incoming_id(scope.get("aws.event"), scope.get("headers", ()))
         telemetry.set_request_id(rid)  # lambda_app.api.problems puts it in every problem and error log
         status = 500
         started = time.perf_counter()
@@ -69,26 +47,12 @@ class RequestContext:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed_ms = (time.perf_counter() - started) * 1000
-            level = logging.INFO if status >= 400 or cold else logging.DEBUG
-            if logger.log_level <= level:
-                fields = {
-                    "request_id": rid,
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status,
-                    "latency_ms": round(elapsed_ms, 2),
-                    "cold_start": cold,
-                }
-                # As a format argument: Powertools tries a bare message string as JSON first,
-                # and a failed parse on every line is wasted work.
-                (logger.info if level == logging.INFO else logger.debug)("%s", "request", extra=fields)
-            if scope["path"].startswith("/v1/"):
-                observe("Latency", elapsed_ms, MetricUnit.Milliseconds)
-                if status >= 500:
-                    count("ServerErrors")
-                elif status >= 400:
-                    count("ClientErrors")
-            if cold:
-                count("ColdStart")
-            if self.publish_each_request:
-                publish()
+            request_done(
+                rid,
+                scope["method"],
+                scope["path"],
+                status,
+                elapsed_ms,
+                cold=cold,
+                publish_now=self.publish_each_request,
+            )

@@ -3,12 +3,14 @@ behind an API Gateway stage (`/prod/docs` must fetch `/prod/openapi.json`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+if TYPE_CHECKING:  # the Lambda light path (lambda_app.gateway) uses the rules here without Starlette
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
 
-def stage_prefix(event: dict[str, Any] | None) -> str:
+def stage_prefix(event: Mapping[str, Any] | None) -> str:
     """`/stage` when the request URL carries the API Gateway stage (default endpoints of
     REST APIs and named HTTP API stages); empty for `$default` and custom domains."""
     context = (event or {}).get("requestContext") or {}
@@ -18,6 +20,12 @@ def stage_prefix(event: dict[str, Any] | None) -> str:
     full_path = str(context.get("path") or (event or {}).get("rawPath") or "")
     prefix = f"/{stage}"
     return prefix if full_path == prefix or full_path.startswith(prefix + "/") else ""
+
+
+def route_path(path: str, root_path: str) -> str:
+    """The path below the mount prefix (an API Gateway stage), as routing sees it."""
+    below = path[len(root_path) :] if root_path and path.startswith(root_path) else None
+    return below if below is not None and below.startswith("/") else path
 
 
 class RootPath:
