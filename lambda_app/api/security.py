@@ -17,7 +17,6 @@ api_key_header = APIKeyHeader(
 )
 
 
-
 async def require_api_key(key: Annotated[str | None, Depends(api_key_header)], request: Request) -> None:
     # Settings straight from the app rather than as a sub-dependency: each dependency
     # FastAPI resolves costs about as much as scoring does.

@@ -73,7 +73,7 @@ def _read_v2(event: Mapping[str, Any], context: Mapping[str, Any]) -> GatewayReq
     if event.get("cookies"):
         headers["cookie"] = "; ".join(event.get("cookies", []))
     http = context["http"]
-    http["sourceIp"]  # noqa: B018  # read by Mangum
+    http["sourceIp"]  # read by Mangum
     return _request(event, True, http["method"], http["path"], headers)
 
 

@@ -25,7 +25,7 @@ from lambda_app.api.score_answer import DECISION_HEADER, score_body
 from lambda_app.core.schema import RECORD
 from lambda_app.gateway.events import GatewayRequest, Headers, lambda_response, read_event
 from lambda_app.middleware.content_length import declared_over
-from lambda_app.middleware.request_log import first_request, incoming_id, request_done
+from lambda_app.middleware.request_log import Seen, first_request, incoming_id, request_done
 from lambda_app.middleware.root_path import route_path, stage_prefix
 from lambda_app.records.recorder import RecordsUnavailable
 from lambda_app.service import ScoringService
@@ -59,10 +59,8 @@ class PlainScores:
         if status is None:
             return None
         headers = [*headers, (b"x-request-id", rid.encode())]
-        cold = first_request()
-        elapsed_ms = (time.perf_counter() - started) * 1000
         _mangum_log.info("%s %s %s", request.method, request.path, status)
-        request_done(rid, request.method, request.path, status, elapsed_ms, cold=cold, publish_now=True)
+        request_done(Seen(rid, request.method, request.path, started, first_request()), status, publish_now=True)
         return lambda_response(request, status, headers, body)
 
     def _plain(self, request: GatewayRequest) -> bool:

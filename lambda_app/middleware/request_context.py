@@ -7,7 +7,7 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lambda_app import telemetry
-from lambda_app.middleware.request_log import first_request, incoming_id, request_done
+from lambda_app.middleware.request_log import Seen, first_request, incoming_id, request_done
 
 
 class RequestContext:
@@ -46,13 +46,5 @@ class RequestContext:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            elapsed_ms = (time.perf_counter() - started) * 1000
-            request_done(
-                rid,
-                scope["method"],
-                scope["path"],
-                status,
-                elapsed_ms,
-                cold=cold,
-                publish_now=self.publish_each_request,
-            )
+            seen = Seen(rid, scope["method"], scope["path"], started, cold)
+            request_done(seen, status, publish_now=self.publish_each_request)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 import os
 import re
+import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -42,11 +44,23 @@ def first_request() -> bool:
     return cold
 
 
-def request_done(
-    rid: str, method: str, path: str, status: int, elapsed_ms: float, *, cold: bool, publish_now: bool
-) -> None:
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """A request as it came in: its id, method and (ASGI) path, when it started, whether it was
+    the cold start."""
+
+    rid: str
+    method: str
+    path: str
+    started: float  # time.perf_counter()
+    cold: bool
+
+
+def request_done(seen: Seen, status: int, *, publish_now: bool) -> None:
     """The request's log line (INFO when it failed or was the cold start, DEBUG otherwise; see
     RequestContext), its metrics, and on Lambda the invocation's metrics document."""
+    elapsed_ms = (time.perf_counter() - seen.started) * 1000
+    rid, method, path, cold = seen.rid, seen.method, seen.path, seen.cold
     level = logging.INFO if status >= 400 or cold else logging.DEBUG
     if logger.log_level <= level:
         fields = {
