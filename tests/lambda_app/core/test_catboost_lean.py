@@ -1,5 +1,5 @@
-"""CatBoost without pandas, as the entry points import it: the same scores and reason codes as
-with pandas, single and batched, and pandas never loaded while serving them."""
+"""CatBoost without pandas and scipy, as the entry points import it: the same scores and reason
+codes as with them, single and batched, and neither loaded while serving them."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from training import synth
 
 _LEAN = """
 import json, sys
-from lambda_app.core.catboost_lean import import_catboost_without_pandas
-lean = import_catboost_without_pandas()
+from lambda_app.core.catboost_lean import import_catboost_lean
+lean = import_catboost_lean()
 from pathlib import Path
 from lambda_app.core.schema import FEATURES
 from lambda_app.core.scoring import Scorer
@@ -28,11 +28,12 @@ print(json.dumps({
     "batch": scorer.score(people),
     "reasons": [repr(e) for e in scorer.explain(people[:30])],
     "pandas": "pandas" in sys.modules,
+    "scipy": "scipy" in sys.modules,
 }))
 """
 
 
-def test_scores_and_reasons_without_pandas_match_catboost_with_it(
+def test_scores_and_reasons_without_pandas_and_scipy_match_catboost_with_them(
     bundle_dir: Path, scorer: Scorer, tmp_path: Path
 ) -> None:
     frame = synth.generate(300, seed=3)[list(FEATURES)]
@@ -43,14 +44,30 @@ def test_scores_and_reasons_without_pandas_match_catboost_with_it(
         [sys.executable, "-c", _LEAN, str(bundle_dir), str(data)], capture_output=True, text=True, check=True, cwd=ROOT
     ).stdout
     lean = json.loads(out.strip().splitlines()[-1])
-    assert lean["lean"] and not lean["pandas"]
+    assert lean["lean"] and not lean["pandas"] and not lean["scipy"]
     assert lean["single"] == [scorer.score([p])[0] for p in people[:30]]
     assert lean["batch"] == scorer.score(people)  # 300 rows: the column-wise (FeaturesData) input
     assert lean["reasons"] == [repr(e) for e in scorer.explain(people[:30])]
 
 
 def test_with_pandas_loaded_catboost_is_imported_as_usual() -> None:
-    from lambda_app.core.catboost_lean import import_catboost_without_pandas
+    from lambda_app.core.catboost_lean import import_catboost_lean
 
     assert "pandas" in sys.modules  # the tests' training loaded it
-    assert import_catboost_without_pandas() is False
+    assert import_catboost_lean() is False
+
+
+_LATER = """
+import sys
+from lambda_app.core.catboost_lean import import_catboost_lean
+assert import_catboost_lean()
+import scipy.sparse
+from catboost import Pool
+print(scipy.sparse.csr_matrix.__module__, Pool([[1.0, 2.0]]).num_row())
+"""
+
+
+def test_scipy_imported_afterwards_is_the_real_one() -> None:
+    """Only CatBoost keeps the stand-ins: whatever imports scipy later gets scipy."""
+    out = subprocess.run([sys.executable, "-c", _LATER], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    assert out.split() == ["scipy.sparse._csr", "1"]
