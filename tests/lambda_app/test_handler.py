@@ -142,6 +142,39 @@ def test_cold_start_is_flagged_once_and_warm_successes_are_left_to_api_gateways_
     assert any(m.get("ClientErrors") == [1.0] for m in metrics[2])
 
 
+_FRAMEWORKS = ("fastapi", "starlette", "mangum", "jinja2", "scipy", "pandas")
+
+
+def test_a_plain_score_imports_no_web_framework_and_anything_else_builds_the_app(bundle_dir: Path) -> None:
+    """A fresh interpreter's plain score is answered from the event (lambda_app.gateway): no
+    FastAPI, Starlette or Mangum, nor scipy or pandas. The first other request builds the app,
+    which answers it; plain scores keep their answer after that."""
+    script = (
+        "import json, sys\n"
+        "from lambda_app.handler import handler\n"
+        "class Ctx: function_name='f'; memory_limit_in_mb=1024; aws_request_id='r';"
+        " invoked_function_arn='arn:aws:lambda:us-east-1:1:function:f'\n"
+        f"frameworks = {_FRAMEWORKS!r}\n"
+        "def loaded(): return sorted(m for m in sys.modules if m.split('.')[0] in frameworks)\n"
+        "score = json.loads(open(sys.argv[1]).read())\n"
+        "health = json.loads(json.dumps(score))\n"
+        "health.update(rawPath='/health', body='', isBase64Encoded=False)\n"
+        "health['requestContext']['http'].update(path='/health', method='GET')\n"
+        "first = handler(score, Ctx())\n"
+        "out = {'first': first, 'loaded': loaded(), 'health': handler(health, Ctx())['statusCode']}\n"
+        "out['after'] = handler(score, Ctx())\n"
+        "out['loaded_after'] = loaded()\n"
+        "print(json.dumps(out))\n"
+    )
+    out = _fresh_interpreter(script, {"MODEL_URI": str(bundle_dir), "LOG_LEVEL": "WARNING"})
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["first"]["statusCode"] == 200 and result["loaded"] == []
+    assert result["health"] == 200 and {"fastapi", "starlette", "mangum"} <= {
+        m.split(".")[0] for m in result["loaded_after"]
+    }
+    assert result["after"] == result["first"]
+
+
 def test_in_lambdas_environment_the_traced_handler_scores_and_start_up_leaves_collection_on(bundle_dir: Path) -> None:
     """With the variables Lambda sets, the tracer is on (it is off anywhere else) and sends the
     sampled invocation's subsegment to the X-Ray daemon's UDP port, under the invocation's
