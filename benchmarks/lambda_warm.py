@@ -55,7 +55,7 @@ def _measure(rounds: int) -> LambdaWarm:
     raw_model = CatBoostRegressor()
     raw_model.load_model(str(MODEL_DIR / "model.cbm"))  # as CatBoost loads it, untouched
     applicant = example()
-    scorer = lambda_handler.app.state.service.scorer
+    scorer = lambda_handler.service.scorer
     row = scorer.rows([applicant])[0]  # the model's input row: fields and derived features, in order
     event: dict[str, Any] = json.loads((ROOT / "tests" / "events" / "http_api_v2_score.json").read_text())
     event.update(body=json.dumps(applicant), isBase64Encoded=False)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lambda_app.core.bundle import CanaryCase, Manifest
 from lambda_app.core.schema import EXAMPLE_APPLICANT
-from lambda_app.core.scoring import Scorer
+
+if TYPE_CHECKING:  # the pre-traffic hook asks questions and never loads CatBoost
+    from lambda_app.core.scoring import Scorer
 
 # Scores are published to 4 decimals; a few steps of that absorb a float library's last-bit
 # differences between the machine that trained and the one that serves.

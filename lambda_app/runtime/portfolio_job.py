@@ -18,12 +18,18 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from lambda_app.core.batch import validate_strings
-from lambda_app.core.model_source import resolve
-from lambda_app.core.schema import FEATURES
-from lambda_app.core.scoring import Scorer
-from lambda_app.service import ScoringService
-from lambda_app.settings import get_settings
+from lambda_app.core.catboost_lean import import_catboost_lean
+
+# The image has neither pandas nor scipy: CatBoost is imported without them, as the scoring
+# handler does (lambda_app.core.catboost_lean).
+import_catboost_lean()
+
+from lambda_app.core.batch import validate_strings  # noqa: E402
+from lambda_app.core.model_source import resolve  # noqa: E402
+from lambda_app.core.schema import FEATURES  # noqa: E402
+from lambda_app.core.scoring import Scorer  # noqa: E402
+from lambda_app.service import ScoringService  # noqa: E402
+from lambda_app.settings import get_settings  # noqa: E402
 
 RESULTS_BUCKET = "RESULTS_BUCKET"  # environment: where batch results go
 RESULTS_PREFIX = "results"
