@@ -3,7 +3,8 @@
 FastAPI resolves dependencies, query parameters and the body model anew for every request,
 and on this route that cost more than scoring does. This middleware, innermost
 of the app's own, answers the plain case itself: JSON content, no query string, a valid
-API key if keys are set, and a body that is a valid applicant. It validates the body in
+API key if keys are set (lambda_app.api.plain, the rule the Lambda light path applies too),
+and a body that is a valid applicant. It validates the body in
 one pass of pydantic-core (`schema.RECORD`, the Applicant's fields as a plain dict) and
 then makes the route's calls for that case (the scoring service, `score_body`), so the answer is
 the route's, byte for byte. Anything else, or any failure on the way, is handed to the
