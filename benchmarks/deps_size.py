@@ -27,6 +27,10 @@ from lambda_app.handler import handler  # the Lambda one's, and a score through 
 event = json.load(open(sys.argv[2]))
 class C: function_name = "f"; memory_limit_in_mb = 1024; aws_request_id = "r"; invoked_function_arn = "arn:aws:lambda:us-east-1:1:function:f"
 status = handler(event, C())["statusCode"]
+# Any other request goes through Mangum and the app, built on first use (lambda_app.handler).
+other = dict(event, rawPath="/health", body="", isBase64Encoded=False)
+other["requestContext"] = dict(event["requestContext"], http=dict(event["requestContext"]["http"], path="/health", method="GET"))
+status = max(status, handler(other, C())["statusCode"])
 config = uvicorn.Config("lambda_app.app:create_app", factory=True, **lambda_app.runtime.server.server_options(lambda_app.runtime.server.get_settings()))
 config.load()  # imports the protocol and the app as a worker does
 config.get_loop_factory()()  # and the event loop
