@@ -5,7 +5,7 @@ the light path (lambda_app.gateway.plain_score) has to see the same request and 
 same dict, key for key and in the same order, or the two paths would answer differently. So
 this follows Mangum's HTTP API (payload 2.0 and 1.0) and REST API handlers step by step, and
 reads only what it can read exactly as they do: any event it is unsure of is None, and the
-handler gives it to Mangum and the app. Test: tests/lambda_app/gateway/test_equivalence.py.
+handler gives it to Mangum and the app. Test: tests/lambda_app/gateway/test_plain_score.py.
 """
 
 from __future__ import annotations
