@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from lambda_app.api.content import require_json
+from lambda_app.api.plain import MAX_REASONS
 from lambda_app.api.problems import documented
 from lambda_app.api.responses import ScoreOut
 from lambda_app.api.score_answer import DECISION_HEADER, score_body
@@ -40,7 +41,7 @@ async def score(
     request: Request,
     applicant: Applicant,
     explain: Annotated[bool, Query(description="Add reason codes from the model's SHAP values")] = False,
-    reasons: Annotated[int, Query(ge=1, le=28, description="Reason codes each way (default from settings)")]
+    reasons: Annotated[int, Query(ge=1, le=MAX_REASONS, description="Reason codes each way (default from settings)")]
     | None = None,
 ) -> Response:
     service: ScoringService = request.app.state.service  # not a dependency: see lambda_app.api.security

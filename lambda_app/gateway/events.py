@@ -14,7 +14,7 @@ import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlencode
 
 # What Mangum returns as text rather than base64: its defaults, and problem documents (the
 # handler gives Mangum this same list).
@@ -33,19 +33,20 @@ Headers = Sequence[tuple[bytes, bytes]]
 
 @dataclass(frozen=True, slots=True)
 class GatewayRequest:
-    """An event without a query string, as the app would see it: ASGI's method, path, headers and body."""
+    """An event as the app would see it: ASGI's method, path, query string, headers and body."""
 
     event: Mapping[str, Any]
     version2: bool  # HTTP API payload 2.0 (answered without multiValueHeaders)
     method: str
     path: str
+    query: bytes
     headers: dict[bytes, bytes]  # lower-case names; one value each, as Mangum builds them
     body: bytes
 
 
 def read_event(event: Mapping[str, Any]) -> GatewayRequest | None:
     """The request in an HTTP API or REST API event; None for any other event (ALB, Lambda@Edge,
-    a direct invocation), for a query string, or for anything read differently from Mangum."""
+    a direct invocation), or for anything read differently from Mangum."""
     context = event.get("requestContext")
     if not isinstance(context, Mapping) or "elb" in context:  # Mangum tries ALB first
         return None
@@ -67,29 +68,28 @@ def read_event(event: Mapping[str, Any]) -> GatewayRequest | None:
 
 
 def _read_v2(event: Mapping[str, Any], context: Mapping[str, Any]) -> GatewayRequest | None:
-    if event.get("rawQueryString", "") != "":
-        return None  # options (?explain=): the app's route
+    query = event.get("rawQueryString", "").encode()
     headers = {k.lower(): v for k, v in event.get("headers", {}).items()}
     if event.get("cookies"):
         headers["cookie"] = "; ".join(event.get("cookies", []))
     http = context["http"]
     http["sourceIp"]  # read by Mangum
-    return _request(event, True, http["method"], http["path"], headers)
+    return _request(event, True, http["method"], http["path"], query, headers)
 
 
 def _read_v1(event: Mapping[str, Any]) -> GatewayRequest | None:
-    if event.get("multiValueQueryStringParameters") or event.get("queryStringParameters"):
-        return None  # options (?explain=): the app's route
+    params = event.get("multiValueQueryStringParameters", {}) or event.get("queryStringParameters", {})
+    query = urlencode(params, doseq=True).encode() if params else b""
     headers = {k.lower(): v for k, v in (event.get("headers", {}) or {}).items()}
     multi = event.get("multiValueHeaders")
     if multi:
         headers.update({k.lower(): ", ".join(v) if isinstance(v, list) else "" for k, v in multi.items()})
     event["requestContext"].get("identity", {}).get("sourceIp")  # read by Mangum
-    return _request(event, False, event["httpMethod"], event["path"], headers)
+    return _request(event, False, event["httpMethod"], event["path"], query, headers)
 
 
 def _request(
-    event: Mapping[str, Any], version2: bool, method: Any, path: Any, headers: dict[str, Any]
+    event: Mapping[str, Any], version2: bool, method: Any, path: Any, query: bytes, headers: dict[str, Any]
 ) -> GatewayRequest | None:
     if not (isinstance(method, str) and isinstance(path, str)):
         return None
@@ -100,7 +100,7 @@ def _request(
         body = base64.b64decode(body)
     elif not isinstance(body, bytes):
         body = body.encode()
-    return GatewayRequest(event, version2, method, unquote(path) if path else "/", raw, body)
+    return GatewayRequest(event, version2, method, unquote(path) if path else "/", query, raw, body)
 
 
 def _server_and_port(headers: Mapping[str, Any]) -> tuple[str, int]:

@@ -97,12 +97,18 @@ def _set_path(event: Event, path: str, method: str = "POST") -> None:
         event["requestContext"].update(path=f"/{event['requestContext']['stage']}{path}", httpMethod=method)
 
 
-def _set_query(event: Event, name: str, value: str) -> None:
+def _set_query(event: Event, query: str) -> None:
+    """`query` as API Gateway passes it: raw in payload 2.0, as parameters (the last of each
+    name, and every value) otherwise."""
     if event.get("version") == "2.0":
-        event["rawQueryString"] = f"{name}={value}"
-    else:
-        event["queryStringParameters"] = {name: value}
-        event["multiValueQueryStringParameters"] = {name: [value]}
+        event["rawQueryString"] = query
+        return
+    pairs = [part.split("=", 1) for part in query.split("&")]
+    event["queryStringParameters"] = {name: value for name, value in pairs}
+    multi: dict[str, list[str]] = {}
+    for name, value in pairs:
+        multi.setdefault(name, []).append(value)
+    event["multiValueQueryStringParameters"] = multi
 
 
 def _json(applicant: dict[str, Any]) -> str:
@@ -112,6 +118,11 @@ def _json(applicant: dict[str, Any]) -> str:
 def _route(event: Event, path: str, method: str, body: str) -> None:
     _set_path(event, path, method)
     _set_body(event, body)
+
+
+def _explained_invalid(event: Event, applicant: dict[str, Any]) -> None:
+    _set_query(event, "explain=true")
+    _set_body(event, _json({**applicant, "Age": -1}))
 
 
 def _own_request_id(event: Event) -> None:
@@ -140,8 +151,21 @@ CASES: dict[str, tuple[str, int, Edit]] = {
     "JSON array": ("app", 422, lambda e, a: _set_body(e, "[]")),
     "text/plain": ("app", 415, lambda e, a: _set_header(e, "Content-Type", "text/plain")),
     "no content type": ("app", 415, lambda e, a: _set_header(e, "Content-Type", None)),
-    "explain=true": ("app", 200, lambda e, a: _set_query(e, "explain", "true")),
-    "reasons=2": ("app", 200, lambda e, a: _set_query(e, "reasons", "2")),
+    "explain=true": ("light", 200, lambda e, a: _set_query(e, "explain=true")),
+    "explain=false": ("light", 200, lambda e, a: _set_query(e, "explain=false")),
+    "reasons=2": ("light", 200, lambda e, a: _set_query(e, "reasons=2")),
+    "explain=true&reasons=2": ("light", 200, lambda e, a: _set_query(e, "explain=true&reasons=2")),
+    "reasons=28&explain=true": ("light", 200, lambda e, a: _set_query(e, "reasons=28&explain=true")),
+    "explain=True": ("app", 200, lambda e, a: _set_query(e, "explain=True")),
+    "explain=1": ("app", 200, lambda e, a: _set_query(e, "explain=1")),
+    "explain=": ("app", 422, lambda e, a: _set_query(e, "explain=")),
+    "explain=maybe": ("app", 422, lambda e, a: _set_query(e, "explain=maybe")),
+    "explain twice": ("app", 200, lambda e, a: _set_query(e, "explain=true&explain=false")),
+    "reasons=0": ("app", 422, lambda e, a: _set_query(e, "reasons=0")),
+    "reasons=29": ("app", 422, lambda e, a: _set_query(e, "reasons=29")),
+    "reasons=02": ("app", 200, lambda e, a: _set_query(e, "reasons=02&explain=true")),
+    "an unknown option": ("app", 200, lambda e, a: _set_query(e, "explain=true&verbose=1")),
+    "explain=true, invalid field": ("app", 422, lambda e, a: _explained_invalid(e, a)),
     "missing API key": ("app", 401, lambda e, a: _set_header(e, "X-API-Key", None)),
     "wrong API key": ("app", 401, lambda e, a: _set_header(e, "X-API-Key", "nope")),
     "body over the limit": ("app", 413, lambda e, a: _set_body(e, _json(a).ljust(4097))),
@@ -197,6 +221,14 @@ def test_the_light_path_answers_plain_scores_as_the_app_does_and_nothing_else(
     assert _metrics(light_out) == _metrics(full_out) != []
 
 
+def test_a_percent_encoded_option_is_read_as_the_route_reads_it(paths: Paths) -> None:
+    event = _with_key(_event("v2"))
+    _set_query(event, "explain=%74rue&reasons=%32")  # explain=true&reasons=2, as the route decodes it
+    light = paths.light.answer(copy.deepcopy(event))
+    assert light is not None and list(light.items()) == list(paths.full(event).items())
+    assert len(json.loads(light["body"])["explanation"]["raised"]) <= 2
+
+
 @pytest.mark.parametrize("kind", ["v2", "v1"])
 def test_under_a_stage_prefix_too(paths: Paths, kind: str) -> None:
     event = _with_key(_event(kind))
@@ -236,9 +268,11 @@ def recorded(scorer: Scorer, tmp_path: Path) -> Iterator[tuple[Paths, Path]]:
     yield Paths(Settings(decision_records="best-effort", decision_sink=str(sink)), scorer), sink
 
 
-def test_with_decision_records_both_paths_answer_and_record_alike(recorded: tuple[Paths, Path]) -> None:
+@pytest.mark.parametrize("query", ["", "explain=true"])
+def test_with_decision_records_both_paths_answer_and_record_alike(recorded: tuple[Paths, Path], query: str) -> None:
     paths, sink = recorded
     event = _event("v2")
+    _set_query(event, query)
     answers = [paths.light.answer(copy.deepcopy(event)), paths.full(event)]
     paths.service.flush_records()
     records = [
@@ -250,10 +284,11 @@ def test_with_decision_records_both_paths_answer_and_record_alike(recorded: tupl
     ids = [json.loads(str(a["body"]))["decision_id"] for a in answers if a is not None]
     assert len(ids) == 2 and sorted(ids) == sorted(r.decision_id for r in records)
     assert [a["headers"]["decision-id"] for a in answers if a is not None] == ids
-    light, full = (json.loads(json.dumps(a).replace(i, "ID")) for a, i in zip(answers, ids, strict=True))
-    assert light == full
+    light, full = (json.dumps(a).replace(i, "ID") for a, i in zip(answers, ids, strict=True))
+    assert light == full  # the same text: keys in the same order
     same = [r.model_dump(exclude={"decision_id", "decided_at"}) for r in records]
     assert same[0] == same[1] and records[0].channel == "api" and records[0].request_id == "id"
+    assert (records[0].reasons is not None) == bool(query)
 
 
 def test_a_record_that_cannot_be_stored_is_the_apps_503(paths: Paths, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -267,6 +302,10 @@ def test_a_record_that_cannot_be_stored_is_the_apps_503(paths: Paths, monkeypatc
     full = paths.full(event)
     assert light is not None and list(light.items()) == list(full.items())
     assert light["statusCode"] == 503 and light["headers"]["retry-after"] == "7"
+    # With options, the route's 503 names the request's path: the light path leaves it to the app.
+    _set_query(event, "explain=true")
+    assert paths.light.answer(copy.deepcopy(event)) is None
+    assert paths.full(event)["statusCode"] == 503
 
 
 def test_the_text_media_types_are_mangums_and_problem_documents() -> None:
