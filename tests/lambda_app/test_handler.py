@@ -146,9 +146,9 @@ _FRAMEWORKS = ("fastapi", "starlette", "mangum", "jinja2", "scipy", "pandas")
 
 
 def test_a_plain_score_imports_no_web_framework_and_anything_else_builds_the_app(bundle_dir: Path) -> None:
-    """A fresh interpreter's plain score is answered from the event (lambda_app.gateway): no
-    FastAPI, Starlette or Mangum, nor scipy or pandas. The first other request builds the app,
-    which answers it; plain scores keep their answer after that."""
+    """A fresh interpreter's plain score, and an explained one, are answered from the event
+    (lambda_app.gateway): no FastAPI, Starlette or Mangum, nor scipy or pandas. The first other
+    request builds the app, which answers it; plain scores keep their answer after that."""
     script = (
         "import json, sys\n"
         "from lambda_app.handler import handler\n"
@@ -160,15 +160,18 @@ def test_a_plain_score_imports_no_web_framework_and_anything_else_builds_the_app
         "health = json.loads(json.dumps(score))\n"
         "health.update(rawPath='/health', body='', isBase64Encoded=False)\n"
         "health['requestContext']['http'].update(path='/health', method='GET')\n"
+        "explained = dict(score, rawQueryString='explain=true')\n"
         "first = handler(score, Ctx())\n"
-        "out = {'first': first, 'loaded': loaded(), 'health': handler(health, Ctx())['statusCode']}\n"
+        "reasons = 'explanation' in handler(explained, Ctx())['body']\n"
+        "out = {'first': first, 'reasons': reasons, 'loaded': loaded()}\n"
+        "out['health'] = handler(health, Ctx())['statusCode']\n"
         "out['after'] = handler(score, Ctx())\n"
         "out['loaded_after'] = loaded()\n"
         "print(json.dumps(out))\n"
     )
     out = _fresh_interpreter(script, {"MODEL_URI": str(bundle_dir), "LOG_LEVEL": "WARNING"})
     result = json.loads(out.strip().splitlines()[-1])
-    assert result["first"]["statusCode"] == 200 and result["loaded"] == []
+    assert result["first"]["statusCode"] == 200 and result["reasons"] and result["loaded"] == []
     assert result["health"] == 200 and {"fastapi", "starlette", "mangum"} <= {
         m.split(".")[0] for m in result["loaded_after"]
     }
