@@ -203,12 +203,11 @@ class ScoringService:
     def _scored_contributions(
         self, applicants: Sequence[Applicant]
     ) -> list[tuple[float, tuple[dict[str, float], float]]]:
-        # Scores for the batch in one call; SHAP values one applicant per call, because
-        # CatBoost's values for a row shift slightly with the other rows of the call, and an
-        # applicant's reasons must not depend on who else asked at the same moment (replay
-        # re-explains each record alone and must find the same reasons).
+        # One call each for the batch's scores and SHAP values: each applicant's values are
+        # those it gets alone (lambda_app.core.treeshap), so its reasons do not depend on who
+        # else asked at the same moment, and replay, which re-explains records one by one, agrees.
         scores = self.scorer.score(applicants)
-        return [(s, self.scorer.contributions([a])[0]) for s, a in zip(scores, applicants, strict=True)]
+        return list(zip(scores, self.scorer.contributions(applicants), strict=True))
 
 
 def _request_id() -> str | None:
