@@ -58,11 +58,11 @@ class ScoringService:
         self.max_reasons = max_reasons
         self.recorder = recorder or Recorder("off", None)
         self.challenger = challenger
-        # Concurrent plain scores share one model call on the event loop; explanations, which
-        # take longer and release the GIL, are worked through a batch at a time in a thread.
+        # Concurrent scores share one model call on the event loop, explained ones too: each
+        # leaf's SHAP values are computed once per model, so explaining a batch is a lookup.
         self.coalescer: Coalescer[float] = Coalescer(scorer.score, coalesce_max_rows)
         self.explainer: Coalescer[tuple[float, tuple[dict[str, float], float]]] = Coalescer(
-            self._scored_contributions, coalesce_max_rows, in_thread=True
+            self._scored_contributions, coalesce_max_rows
         )
         self._shadow: Coalescer[float] | None = Coalescer(challenger.score, coalesce_max_rows) if challenger else None
         self._shadows: set[asyncio.Task[None]] = set()

@@ -183,6 +183,10 @@ class Scorer:
     def _named_pool(self, rows: list[list[Any]]) -> Pool:
         return Pool(rows, cat_features=self._cat_indices, feature_names=list(self.manifest.features), thread_count=1)
 
+    def prepare_explanations(self) -> None:
+        """Build what explanations need now rather than on the first one."""
+        _ = self.leaf_shap
+
     @cached_property
     def leaf_shap(self) -> LeafShap | None:
         """Each leaf's SHAP values (lambda_app.core.treeshap), built on the first explanation;

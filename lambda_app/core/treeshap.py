@@ -38,10 +38,16 @@ class LeafShap:
         """SHAP rows for applicants from their leaf in each tree ((n, trees) ints, CatBoost's
         calc_leaf_indexes): CatBoost's layout, features then baseline, tree by tree in order."""
         trees = np.arange(self.values.shape[0])
-        # Summed along the tree axis, which numpy adds slice by slice in order, as CatBoost does.
-        out = self.values[trees, leaves].sum(axis=1)
+        out = np.empty((leaves.shape[0], self.values.shape[2]))
+        for start in range(0, leaves.shape[0], _ROWS_AT_ONCE):
+            part = leaves[start : start + _ROWS_AT_ONCE]
+            # Summed along the tree axis, which numpy adds slice by slice in order, as CatBoost does.
+            out[start : start + len(part)] = self.values[trees, part].sum(axis=1)
         out[:, -1] += self.bias
         return out
+
+
+_ROWS_AT_ONCE = 32  # each row gathers a (trees, features) block: a bounded batch bounds memory
 
 
 def leaf_shap(model: Any) -> LeafShap:

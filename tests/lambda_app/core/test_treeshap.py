@@ -70,7 +70,8 @@ def test_a_model_with_ctr_features_is_left_to_catboost() -> None:
 
 
 def test_the_services_model_explains_a_batch_as_catboost_explains_each_alone(scorer: Scorer) -> None:
-    applicants = synth.generate(120, seed=11)[list(FEATURES)].to_dict("records")
+    frame = synth.generate(120, seed=11)[list(FEATURES)]
+    applicants: list[dict[str, Any]] = [{str(k): v for k, v in r.items()} for r in frame.to_dict("records")]
     assert scorer.leaf_shap is not None
     reference = Scorer(scorer.model, scorer.manifest)
     reference.__dict__["leaf_shap"] = None  # CatBoost itself, one applicant a call
