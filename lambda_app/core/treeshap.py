@@ -28,26 +28,28 @@ import numpy as np
 
 @dataclass(frozen=True)
 class LeafShap:
-    """values[tree, leaf] is what an applicant alone in that leaf gets from that tree: one
-    contribution per model feature, then the tree's share of the baseline (last column)."""
+    """What an applicant alone in a leaf gets from that tree, for every leaf: a tree splits on
+    a few features only, so each tree keeps the columns it touches (`columns[tree]`, the
+    baseline's last; padding points past the output) and their values per leaf
+    (`values[tree, leaf]`)."""
 
-    values: np.ndarray  # (trees, leaves per tree, features + 1)
+    columns: np.ndarray  # (trees, slots) output column of each slot
+    values: np.ndarray  # (trees, leaves per tree, slots)
+    n_columns: int  # model features, then the baseline
     bias: float
 
     def explain(self, leaves: np.ndarray) -> np.ndarray:
         """SHAP rows for applicants from their leaf in each tree ((n, trees) ints, CatBoost's
-        calc_leaf_indexes): CatBoost's layout, features then baseline, tree by tree in order."""
-        trees = np.arange(self.values.shape[0])
-        out = np.empty((leaves.shape[0], self.values.shape[2]))
-        for start in range(0, leaves.shape[0], _ROWS_AT_ONCE):
-            part = leaves[start : start + _ROWS_AT_ONCE]
-            # Summed along the tree axis, which numpy adds slice by slice in order, as CatBoost does.
-            out[start : start + len(part)] = self.values[trees, part].sum(axis=1)
-        out[:, -1] += self.bias
-        return out
-
-
-_ROWS_AT_ONCE = 32  # each row gathers a (trees, features) block: a bounded batch bounds memory
+        calc_leaf_indexes): CatBoost's layout, features then baseline."""
+        n, trees = leaves.shape[0], self.columns.shape[0]
+        width = self.n_columns + 1  # and a scratch column for the padding
+        picked = self.values[np.arange(trees), leaves]  # (n, trees, slots)
+        bins = self.columns[None, :, :] + (np.arange(n) * width)[:, None, None]
+        # bincount adds in input order, tree by tree, as CatBoost adds each tree's share.
+        out: np.ndarray = np.bincount(bins.ravel(), weights=picked.ravel(), minlength=n * width)
+        out = out.reshape(n, width)
+        out[:, -2] += self.bias
+        return out[:, :-1]
 
 
 def leaf_shap(model: Any) -> LeafShap:
@@ -91,7 +93,22 @@ def table_from_dump(dump: dict[str, Any]) -> LeafShap:
     scale, bias = dump.get("scale_and_bias", [1.0, [0.0]])
     if scale != 1:
         raise ValueError("scaled models are not supported")
-    return LeafShap(table, float(np.sum(bias)))
+    return _sparse(features, table, float(np.sum(bias)))
+
+
+def _sparse(features: np.ndarray, table: np.ndarray, bias: float) -> LeafShap:
+    """Each tree's table cut to the columns it splits on (in order of first split) and the
+    baseline: the rest are zeros."""
+    n_trees, depth = features.shape
+    n_columns = table.shape[2]
+    columns = np.full((n_trees, depth + 1), n_columns, dtype=np.int64)  # padding: the scratch column
+    for t, row in enumerate(features.tolist()):
+        used = list(dict.fromkeys(row))
+        columns[t, : len(used)] = used
+        columns[t, depth] = n_columns - 1
+    padded = np.concatenate([table, np.zeros((n_trees, table.shape[1], 1))], axis=2)
+    values = np.take_along_axis(padded, columns[:, None, :], axis=2)
+    return LeafShap(columns, values, n_columns, bias)
 
 
 def _flat(split: dict[str, Any], floats: dict[int, int], cats: dict[int, int]) -> int:
