@@ -1,12 +1,12 @@
-"""The plain score: POST /v1/score with a JSON body and a valid API key if keys are set. The
-fast path (lambda_app.middleware.fast_path) answers it without FastAPI when it has no query
-string; the Lambda light path (lambda_app.gateway) also when its only options are ones it
-reads exactly as the route does (`score_options`). Both decide what is plain with these
-rules, so neither ever answers a request the route would answer differently."""
+"""The score request answered without FastAPI: POST /v1/score with a JSON body, a valid API key
+if keys are set, and no query string but `explain` and `reasons` in their plain spellings. The
+fast path (lambda_app.middleware.fast_path) and the Lambda light path (lambda_app.gateway) both
+decide with these rules, so neither ever answers a request the route would answer differently."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from lambda_app.api.keys import key_matches
@@ -14,7 +14,17 @@ from lambda_app.api.media import is_json, media_type
 
 PATH = "/v1/score"
 MAX_REASONS = 28  # the route's bound on `reasons`: one per applicant field
-_FLAGS = {"true": True, "false": False}
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    explain: bool = False
+    reasons: int | None = None
+
+
+PLAIN = Options()
+_EXPLAIN = {"true": True, "false": False}
+_REASONS = {str(n): n for n in range(1, MAX_REASONS + 1)}
 
 
 def is_score_request(
@@ -30,27 +40,20 @@ def is_score_request(
     return key_matches(keys, key or b"")
 
 
-def is_plain_score(
-    method: str, route_path: str, query: bytes, content_type: bytes | None, key: bytes | None, keys: Sequence[bytes]
-) -> bool:
-    """A score request without a query string: the fast path's."""
-    return not query and is_score_request(method, route_path, content_type, key, keys)
-
-
-def score_options(query: bytes) -> tuple[bool, int | None] | None:
-    """`explain` and `reasons` from the query string, when it holds nothing else and each at
-    most once, written as `true`/`false` and a whole number from 1 to 28: values the route
-    reads the same way. None for any other query string, which the route answers."""
-    pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)  # as Starlette parses it
-    given = dict(pairs)
-    if len(given) != len(pairs) or not set(given) <= {"explain", "reasons"}:
+def query_options(query: bytes) -> Options | None:
+    """The route's query parameters when they are spelt plainly (`explain=true|false`,
+    `reasons=1..28`, each at most once); None for anything else, which the route parses."""
+    if not query:
+        return PLAIN
+    try:
+        pairs = parse_qsl(query.decode("ascii"), keep_blank_values=True, strict_parsing=True)
+    except (UnicodeDecodeError, ValueError):
         return None
-    explain = _FLAGS.get(given.get("explain", "false"))
-    reasons = given.get("reasons")
-    if explain is None or (reasons is not None and not _whole_number_in_range(reasons)):
+    found = dict(pairs)
+    if len(found) != len(pairs) or not found.keys() <= {"explain", "reasons"}:
         return None
-    return explain, None if reasons is None else int(reasons)
-
-
-def _whole_number_in_range(text: str) -> bool:
-    return text.isascii() and text.isdigit() and not text.startswith("0") and 1 <= int(text) <= MAX_REASONS
+    explain = _EXPLAIN.get(found.get("explain", "false"))
+    reasons = _REASONS.get(found["reasons"]) if "reasons" in found else None
+    if explain is None or ("reasons" in found and reasons is None):
+        return None
+    return Options(explain, reasons)

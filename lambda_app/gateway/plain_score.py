@@ -7,10 +7,9 @@ path (lambda_app.middleware.fast_path) validates the body with pydantic-core and
 scoring service. So the handler first offers the event here, which applies the same rules as
 the middleware on the way (stage prefix, body limit, the route's dependencies, the request's
 id, log line and metrics) and makes the same calls, and returns what Mangum would have
-returned. It takes `?explain=` and `?reasons=` too, when written so that the route reads them
-the same way (lambda_app.api.plain), and answers them as the route does. Anything else
-(another route, another option, an invalid body, a wrong key, an event it does not read
-exactly as Mangum does) is None, and the handler gives it to the app, built on that first
+returned; the options the fast path takes (`explain`, `reasons` in their plain spellings) it
+takes too. Anything else (another route, another option, an invalid body, a wrong key, an
+event it does not read exactly as Mangum does) is None, and the handler gives it to the app, built on that first
 request; nothing has been counted or logged for it here.
 """
 
@@ -22,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lambda_app import telemetry
-from lambda_app.api.plain import is_score_request, score_options
+from lambda_app.api.plain import Options, is_score_request, query_options
 from lambda_app.api.score_answer import DECISION_HEADER, score_body
 from lambda_app.core.schema import RECORD
 from lambda_app.gateway.events import GatewayRequest, Headers, lambda_response, read_event
@@ -34,7 +33,6 @@ from lambda_app.service import ScoringService
 from lambda_app.settings import Settings
 
 _DECISION_HEADER = DECISION_HEADER.lower().encode()
-_JSON = (b"content-type", b"application/json")
 # The line Mangum logs for every response it returns, kept for whoever configured its logger.
 _mangum_log = logging.getLogger("mangum.http")
 
@@ -59,8 +57,7 @@ class PlainScores:
             return None
         rid = incoming_id(event, request.headers.items())
         telemetry.set_request_id(rid)  # records and problems carry it
-        explain, reasons = options
-        status, headers, body = self._score(applicant, explain, reasons, routed=bool(request.query))
+        status, headers, body = self._score(applicant, options)
         if status is None:
             return None
         headers = [*headers, (b"x-request-id", rid.encode())]
@@ -68,10 +65,9 @@ class PlainScores:
         request_done(Seen(rid, request.method, request.path, started, first_request()), status, publish_now=True)
         return lambda_response(request, status, headers, body)
 
-    def _options(self, request: GatewayRequest) -> tuple[bool, int | None] | None:
-        """`explain` and `reasons` of a score request the light path takes: the body limit's
-        rules, then the route's dependencies, on the path below the stage prefix. None for
-        anything else."""
+    def _options(self, request: GatewayRequest) -> Options | None:
+        """The options of a score request the light path takes: the body limit's rules, then
+        the fast path's, on the path below the stage prefix. None for anything else."""
         declared = request.headers.get(b"content-length")
         if declared_over(declared, self.max_body_bytes) or len(request.body) > self.max_body_bytes:
             return None  # the app's 413
@@ -79,21 +75,15 @@ class PlainScores:
         content_type, key = request.headers.get(b"content-type"), request.headers.get(b"x-api-key")
         if not is_score_request(request.method, route_path(request.path, root), content_type, key, self.keys):
             return None
-        if request.query and self.service.recorder.mode == "required":
-            # A record that cannot be stored is then the route's 503, whose problem names the
-            # request's path as Starlette sees it: left to the app.
-            return None
-        return score_options(request.query)
+        return query_options(request.query)
 
-    def _score(
-        self, applicant: dict[str, Any], explain: bool, reasons: int | None, *, routed: bool
-    ) -> tuple[int | None, Headers, bytes]:
-        """The app's answer: a score, or the 503 of a required record that could not be
-        stored; a None status for anything unexpected, which the route answers. `routed`:
-        with a query string the route answers, whose response lists its headers in another
-        order than the fast path's."""
+    def _score(self, applicant: dict[str, Any], options: Options) -> tuple[int | None, Headers, bytes]:
+        """The fast path's answer: a score, or the 503 of a required record that could not be
+        stored; a None status for anything unexpected, which the route answers."""
         try:
-            decision = self.service.score_now(applicant, explain=explain, reasons=reasons, channel="api")
+            decision = self.service.score_now(
+                applicant, explain=options.explain, reasons=options.reasons, channel="api"
+            )
         except RecordsUnavailable as e:
             # Rare, and an answer FastAPI's response class renders: imported for it alone.
             from lambda_app.api.problems import records_unavailable
@@ -103,8 +93,7 @@ class PlainScores:
         except Exception:
             return None, [], b""
         body = score_body(decision, self.service.version)
-        length = (b"content-length", str(len(body)).encode())
-        decided = [] if decision.decision_id is None else [(_DECISION_HEADER, decision.decision_id.encode())]
-        if routed:  # Starlette's Response: the route's headers, then the length and the type
-            return 200, [*decided, length, _JSON], body
-        return 200, [_JSON, length, *decided], body  # the fast path's
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        if decision.decision_id is not None:
+            headers.append((_DECISION_HEADER, decision.decision_id.encode()))
+        return 200, headers, body

@@ -2,9 +2,9 @@
 
 FastAPI resolves dependencies, query parameters and the body model anew for every request,
 and on this route that cost more than scoring does. This middleware, innermost
-of the app's own, answers the plain case itself: JSON content, no query string, a valid
-API key if keys are set (lambda_app.api.plain, the rule the Lambda light path applies too),
-and a body that is a valid applicant. It validates the body in
+of the app's own, answers the common case itself: JSON content, no query string but `explain` and `reasons`
+in their plain spellings, a valid API key if keys are set (lambda_app.api.plain: the rules the
+Lambda light path applies too), and a body that is a valid applicant. It validates the body in
 one pass of pydantic-core (`schema.RECORD`, the Applicant's fields as a plain dict) and
 then makes the route's calls for that case (the scoring service, `score_body`), so the answer is
 the route's, byte for byte. Anything else, or any failure on the way, is handed to the
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lambda_app.api.plain import is_plain_score
+from lambda_app.api.plain import Options, is_score_request, query_options
 from lambda_app.api.problems import records_unavailable
 from lambda_app.api.score_answer import DECISION_HEADER, score_body
 from lambda_app.core.schema import RECORD
@@ -39,7 +39,8 @@ class FastScore:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not self._plain(scope):
+        options = query_options(scope.get("query_string", b"")) if self._plain(scope) else None
+        if options is None:
             await self.app(scope, receive, send)
             return
         messages: list[Message] = []
@@ -53,7 +54,7 @@ class FastScore:
         except Exception as e:  # a body limit or deadline: the route answers it
             error = e
         if error is None and messages[-1]["type"] == "http.request":
-            answer = await self._score(scope, b"".join(m.get("body", b"") for m in messages))
+            answer = await self._score(scope, b"".join(m.get("body", b"") for m in messages), options)
             if isinstance(answer, Decided):
                 body, headers = answer.body, [(b"content-type", b"application/json")]
                 headers.append((b"content-length", str(len(body)).encode()))
@@ -77,16 +78,16 @@ class FastScore:
             elif name == b"x-api-key" and key is None:
                 key = value
         keys = scope["app"].state.settings.api_key_bytes
-        return is_plain_score(
-            scope["method"], _route_path(scope), scope.get("query_string", b""), content_type, key, keys
-        )
+        return is_score_request(scope["method"], _route_path(scope), content_type, key, keys)
 
-    async def _score(self, scope: Scope, body: bytes) -> Decided | ASGIApp | None:
+    async def _score(self, scope: Scope, body: bytes, options: Options) -> Decided | ASGIApp | None:
         """The route's answer for a plain score; None hands the request to the route."""
         service: ScoringService = scope["app"].state.service
         try:
             applicant = RECORD.validate_json(body)
-            decision = await service.score(applicant, alone="aws.event" in scope)
+            decision = await service.score(
+                applicant, explain=options.explain, reasons=options.reasons, alone="aws.event" in scope
+            )
         except RecordsUnavailable as e:  # scored, but no score without its record: the route's 503
             return records_unavailable(None, e)
         except Exception:  # invalid, or anything unexpected: the route answers it
