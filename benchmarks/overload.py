@@ -43,7 +43,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from benchmarks.common import example, serve, to_json
-from lambda_app.middleware.load_shed import RETRY_AFTER_S
+from lambda_app.runtime.shed import RETRY_AFTER_S
 
 P99_MS = 50.0
 SHARE = 0.8

@@ -79,7 +79,7 @@ class Settings(BaseSettings):
         0,
         ge=0,
         description="Requests one server worker handles at once; more are answered 503 at once "
-        "(lambda_app.middleware.load_shed). 0 derives it from the CPUs and workers (in_flight_limit)",
+        "(lambda_app.runtime.shed). 0 derives it from the CPUs and workers (in_flight_limit)",
     )
     # Monitoring (lambda_app.monitoring): the page shows a report; the scheduled job makes them.
     monitoring_report_dir: str = Field(

@@ -19,6 +19,7 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from lambda_app.runtime.shed import Admission, SheddingProtocol
 from lambda_app.settings import Settings, get_settings
 from lambda_app.startup import pause_collector
 
@@ -77,10 +78,18 @@ def server_options(settings: Settings) -> dict[str, Any]:
         # ECS stops a task with SIGTERM and waits (stopTimeout, 30 s by default) before
         # SIGKILL: finish what is in flight within that.
         timeout_graceful_shutdown=30,
-        # The C parser (with the head deadline above) and event loop; "auto" would
-        # quietly fall back to the slow pure-Python ones if they were missing. uvloop, with
-        # asyncio's accept loop (lambda_app.runtime.accept).
-        http=type("HeadTimeout", (HeadTimeoutProtocol,), {"head_timeout_s": settings.request_timeout_s}),
+        # The C parser (with the head deadline above and overload shedding,
+        # lambda_app.runtime.shed) and event loop; "auto" would quietly fall back to the slow
+        # pure-Python ones if they were missing. uvloop, with asyncio's accept loop
+        # (lambda_app.runtime.accept). Each worker process calls this: an Admission each.
+        http=type(
+            "ServiceProtocol",
+            (HeadTimeoutProtocol, SheddingProtocol),
+            {
+                "head_timeout_s": settings.request_timeout_s,
+                "admission": Admission(settings.in_flight_limit(), settings.root_path),
+            },
+        ),
         loop="lambda_app.runtime.accept:GreedyAcceptLoop",
         # RequestContext logs one structured line per request already.
         access_log=False,

@@ -1,0 +1,135 @@
+"""Overload shedding in the HTTP protocol: past a worker's in-flight limit, a request is
+refused with a ready-made 503 the moment its head is parsed, instead of being queued.
+
+A queued request is worse than a refused one: behind a load balancer the client can retry
+later or elsewhere, while queueing makes every request slow, the accepted ones included,
+until clients time out. Refusing in the ASGI app cost a worker about what scoring did (a
+task, the middleware stack, the response machinery), so against clients that retry at once
+most of a flooded worker went to refusals. Here a refusal is a comparison and one write of
+bytes rendered at start-up: no ASGI task, and the body is never handed to anyone.
+
+On Lambda each environment gets one request per invocation and no server runs, so nothing
+is shed there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+
+from lambda_app.api.problems import problem_response
+from lambda_app.telemetry import count
+
+# Retry-After takes whole seconds: one is the shortest wait it can ask for, and a burst that
+# overloads a worker has usually passed by then.
+RETRY_AFTER_S = 1
+# A load balancer's health check must pass while the task is merely busy: were it shed, the
+# load balancer would mark a loaded but healthy task unhealthy and ECS would replace it,
+# taking capacity away exactly when it is short. Both routes are cheap (/ready scores one
+# canary applicant), so they are neither counted nor shed.
+EXEMPT = ("/health", "/ready")
+
+_App = Callable[[Any, Any, Any], Awaitable[None]]
+
+
+class Admission:
+    """One worker's count of requests in flight, its limit, and the refusal it answers with.
+
+    The refusal carries no `instance` and no request id: under overload refusals are most of
+    what a worker writes, so they are rendered once (and not logged one by one either; the
+    RequestsShed metric counts them)."""
+
+    def __init__(self, limit: int, root_path: str = "") -> None:
+        if limit < 1:
+            raise ValueError(f"an in-flight limit must be at least 1, not {limit}")
+        self.limit = limit
+        self.in_flight = 0
+        prefix = root_path.rstrip("/")
+        self.exempt = frozenset(p for path in EXEMPT for p in (path, prefix + path))
+        refusal = problem_response(
+            None,
+            503,
+            f"The service is at capacity ({limit} requests in progress); retry after {RETRY_AFTER_S} s.",
+            headers={"retry-after": str(RETRY_AFTER_S)},
+        )
+        head = b"HTTP/1.1 503 Service Unavailable\r\n" + b"".join(
+            name + b": " + value + b"\r\n" for name, value in refusal.raw_headers
+        )
+        body = bytes(refusal.body)
+        close = b"connection: close\r\n"
+        # (keep the connection open, the request is a HEAD) -> the bytes to write
+        self.responses = {
+            (True, False): head + b"\r\n" + body,
+            (True, True): head + b"\r\n",
+            (False, False): head + close + b"\r\n" + body,
+            (False, True): head + close + b"\r\n",
+        }
+
+    def admits(self) -> bool:
+        return self.in_flight < self.limit
+
+
+class SheddingProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, deciding on each request's head whether to run the app.
+
+    A refused request's body still goes through the parser (so the next request on the
+    connection is read from the right place) but is dropped as it arrives, as uvicorn drops
+    the rest of any request answered early; the connection stays open. It is closed instead
+    when the client asked for it (Connection: close, HTTP/1.0), and when the client sent
+    `Expect: 100-continue`: such a client may never send the body it announced, so what
+    arrives next cannot be told apart from it."""
+
+    admission: Admission  # one per worker process: see server_options
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        admission = self.admission
+        if cycle.scope["path"] in admission.exempt:
+            super()._start_asgi_task(cycle, app)
+        elif admission.admits():
+            # One event loop per worker: the count needs no lock.
+            admission.in_flight += 1
+            super()._start_asgi_task(cycle, _counted(app, admission))
+        else:
+            self._refuse(cycle)
+
+    def _refuse(self, cycle: RequestResponseCycle) -> None:
+        count("RequestsShed")
+        # Marked answered, the cycle drops the body (uvicorn's on_body and on_message_complete
+        # ignore a request whose response is complete).
+        cycle.response_started = cycle.response_complete = True
+        keep_alive = cycle.keep_alive and not cycle.waiting_for_100_continue
+        self.transport.write(self.admission.responses[keep_alive, cycle.scope["method"] == "HEAD"])
+        if not keep_alive:
+            self.transport.close()
+        self.on_response_complete()
+
+    def on_message_begin(self) -> None:
+        self._unset_keepalive_if_required()
+        super().on_message_begin()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        # A request answered before its body ended: the body's arrival stopped the keep-alive
+        # timer that the answer started, so it starts again now that the body is over.
+        if (
+            self.cycle.response_complete
+            and not self.pipeline
+            and self.timeout_keep_alive_task is None
+            and not self.transport.is_closing()
+        ):
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler
+            )
+
+
+def _counted(app: _App, admission: Admission) -> _App:
+    async def run(scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await app(scope, receive, send)
+        finally:
+            admission.in_flight -= 1
+
+    return run
+
