@@ -14,6 +14,7 @@ is shed there.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -48,6 +49,7 @@ class Admission:
         self.in_flight = 0
         prefix = root_path.rstrip("/")
         self.exempt = frozenset(p for path in EXEMPT for p in (path, prefix + path))
+        self.exempt_raw = frozenset(p.encode() for p in self.exempt)
         refusal = problem_response(
             None,
             503,
@@ -66,9 +68,12 @@ class Admission:
             (False, False): head + close + b"\r\n" + body,
             (False, True): head + close + b"\r\n",
         }
-
-    def admits(self) -> bool:
-        return self.in_flight < self.limit
+        # Stands in for the request/response cycle of a request refused on its head: answered
+        # already, so uvicorn's parser callbacks drop the body that follows.
+        self.answered = RequestResponseCycle.__new__(RequestResponseCycle)
+        self.answered.response_complete = True
+        self.answered.disconnected = False
+        self.answered.message_event = asyncio.Event()
 
 
 class SheddingProtocol(HttpToolsProtocol):
@@ -77,33 +82,50 @@ class SheddingProtocol(HttpToolsProtocol):
     A refused request's body still goes through the parser (so the next request on the
     connection is read from the right place) but is dropped as it arrives, as uvicorn drops
     the rest of any request answered early; the connection stays open. It is closed instead
-    when the client asked for it (Connection: close, HTTP/1.0), and when the client sent
+    when the client asked for that (Connection: close, HTTP/1.0), and when the client sent
     `Expect: 100-continue`: such a client may never send the body it announced, so what
-    arrives next cannot be told apart from it."""
+    arrives next could not be told apart from it."""
 
     admission: Admission  # one per worker process: see server_options
+
+    def on_headers_complete(self) -> None:
+        admission = self.admission
+        if (
+            admission.in_flight >= admission.limit
+            and (self.cycle is None or self.cycle.response_complete)  # else a pipelined request
+            and self.url[:1] == b"/"  # else an absolute or odd target: uvicorn's scope decides
+            and b"%" not in self.url
+            and self.url.partition(b"?")[0] not in admission.exempt_raw
+            and not self.parser.should_upgrade()
+        ):
+            # Decided before uvicorn builds the request's scope and cycle: most of a flooded
+            # worker's requests end here.
+            self.cycle = admission.answered
+            keep_alive = self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
+            self._refuse(keep_alive and not self.expect_100_continue, self.parser.get_method() == b"HEAD")
+            return
+        super().on_headers_complete()
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
         admission = self.admission
         if cycle.scope["path"] in admission.exempt:
             super()._start_asgi_task(cycle, app)
-        elif admission.admits():
+        elif admission.in_flight < admission.limit:
             # One event loop per worker: the count needs no lock.
             admission.in_flight += 1
             super()._start_asgi_task(cycle, _counted(app, admission))
-        else:
-            self._refuse(cycle)
+        else:  # a pipelined request, or one whose target needed uvicorn's parsing
+            cycle.response_started = cycle.response_complete = True
+            keep_alive = cycle.keep_alive and not cycle.waiting_for_100_continue
+            self._refuse(keep_alive, cycle.scope["method"] == "HEAD")
 
-    def _refuse(self, cycle: RequestResponseCycle) -> None:
+    def _refuse(self, keep_alive: bool, head: bool) -> None:
         count("RequestsShed")
-        # Marked answered, the cycle drops the body (uvicorn's on_body and on_message_complete
-        # ignore a request whose response is complete).
-        cycle.response_started = cycle.response_complete = True
-        keep_alive = cycle.keep_alive and not cycle.waiting_for_100_continue
-        self.transport.write(self.admission.responses[keep_alive, cycle.scope["method"] == "HEAD"])
-        if not keep_alive:
+        self.transport.write(self.admission.responses[keep_alive, head])
+        if keep_alive:
+            self.on_response_complete()
+        else:
             self.transport.close()
-        self.on_response_complete()
 
     def on_message_begin(self) -> None:
         self._unset_keepalive_if_required()
@@ -132,4 +154,3 @@ def _counted(app: _App, admission: Admission) -> _App:
             admission.in_flight -= 1
 
     return run
-
