@@ -15,6 +15,7 @@ is shed there.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -31,12 +32,37 @@ RETRY_AFTER_S = 1
 # taking capacity away exactly when it is short. Both routes are cheap (/ready scores one
 # canary applicant), so they are neither counted nor shed.
 EXEMPT = ("/health", "/ready")
+# An explained score takes a place of this many plain ones. A worker's explanations go
+# through one batch at a time in a thread (lambda_app.core.coalesce), so a few waiting keep
+# that thread busy and any more only wait longer; plain scores are batched on the event loop
+# itself. With the default limit this lets a worker take on 8 explanations at once.
+EXPLAINED_COST = 4
+# FastAPI's reading of a true boolean query parameter.
+_TRUE = frozenset({b"1", b"true", b"on", b"yes"})
+# Refusing on the event loop, a worker takes and drops the GIL for every connection it reads
+# (uvloop runs each callback holding it), which starves the thread explaining the requests it
+# did admit: that thread never gets the GIL back, and accepted explanations waited seconds.
+# So while explanations are in progress, refusals step aside this long this often.
+_YIELD_EVERY_S = 0.0005
+_YIELD_S = 0.0002
 
 _App = Callable[[Any, Any, Any], Awaitable[None]]
 
 
+def explained(query: bytes) -> bool:
+    """Whether a query string asks for reasons (`explain=true` and FastAPI's other spellings)."""
+    if b"explain" not in query:
+        return False
+    for pair in query.split(b"&"):
+        key, _, value = pair.partition(b"=")
+        if key == b"explain":
+            return value.lower() in _TRUE
+    return False
+
+
 class Admission:
-    """One worker's count of requests in flight, its limit, and the refusal it answers with.
+    """One worker's requests in progress, in plain-score places, against its limit; and the
+    refusal it answers with.
 
     The refusal carries no `instance` and no request id: under overload refusals are most of
     what a worker writes, so they are rendered once (and not logged one by one either; the
@@ -46,7 +72,9 @@ class Admission:
         if limit < 1:
             raise ValueError(f"an in-flight limit must be at least 1, not {limit}")
         self.limit = limit
-        self.in_flight = 0
+        self.load = 0  # places taken
+        self.explaining = 0  # explained requests in progress
+        self.next_yield = 0.0
         prefix = root_path.rstrip("/")
         self.exempt = frozenset(p for path in EXEMPT for p in (path, prefix + path))
         self.exempt_raw = frozenset(p.encode() for p in self.exempt)
@@ -75,6 +103,19 @@ class Admission:
         self.answered.disconnected = False
         self.answered.message_event = asyncio.Event()
 
+    def admits(self, cost: int) -> bool:
+        # A request dearer than the whole limit is still taken on by an idle worker.
+        return self.load + cost <= self.limit or self.load == 0
+
+    def step_aside(self) -> None:
+        """Called as a request is refused: give this process's other threads the GIL now and
+        then while explanations are in progress (see _YIELD_S)."""
+        if self.explaining:
+            now = time.monotonic()
+            if now >= self.next_yield:
+                self.next_yield = now + _YIELD_EVERY_S
+                time.sleep(_YIELD_S)
+
 
 class SheddingProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, deciding on each request's head whether to run the app.
@@ -90,34 +131,41 @@ class SheddingProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         admission = self.admission
+        url = self.url
         if (
-            admission.in_flight >= admission.limit
+            admission.load >= admission.limit - EXPLAINED_COST + 1  # else the cost decides
             and (self.cycle is None or self.cycle.response_complete)  # else a pipelined request
-            and self.url[:1] == b"/"  # else an absolute or odd target: uvicorn's scope decides
-            and b"%" not in self.url
-            and self.url.partition(b"?")[0] not in admission.exempt_raw
+            and url[:1] == b"/"  # else an absolute or odd target: uvicorn's scope decides
+            and b"%" not in url
             and not self.parser.should_upgrade()
         ):
-            # Decided before uvicorn builds the request's scope and cycle: most of a flooded
-            # worker's requests end here.
-            self.cycle = admission.answered
-            keep_alive = self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
-            self._refuse(keep_alive and not self.expect_100_continue, self.parser.get_method() == b"HEAD")
-            return
+            path, _, query = url.partition(b"?")
+            if path not in admission.exempt_raw and not admission.admits(EXPLAINED_COST if explained(query) else 1):
+                # Decided before uvicorn builds the request's scope and cycle: most of a
+                # flooded worker's requests end here.
+                self.cycle = admission.answered
+                keep_alive = self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
+                self._refuse(keep_alive and not self.expect_100_continue, self.parser.get_method() == b"HEAD")
+                return
         super().on_headers_complete()
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
         admission = self.admission
-        if cycle.scope["path"] in admission.exempt:
+        scope = cycle.scope
+        if scope["path"] in admission.exempt:
             super()._start_asgi_task(cycle, app)
-        elif admission.in_flight < admission.limit:
-            # One event loop per worker: the count needs no lock.
-            admission.in_flight += 1
-            super()._start_asgi_task(cycle, _counted(app, admission))
+            return
+        is_explained = explained(scope["query_string"])
+        cost = EXPLAINED_COST if is_explained else 1
+        if admission.admits(cost):
+            # One event loop per worker: the bookkeeping needs no lock.
+            admission.load += cost
+            admission.explaining += is_explained
+            super()._start_asgi_task(cycle, _counted(app, admission, cost, is_explained))
         else:  # a pipelined request, or one whose target needed uvicorn's parsing
             cycle.response_started = cycle.response_complete = True
             keep_alive = cycle.keep_alive and not cycle.waiting_for_100_continue
-            self._refuse(keep_alive, cycle.scope["method"] == "HEAD")
+            self._refuse(keep_alive, scope["method"] == "HEAD")
 
     def _refuse(self, keep_alive: bool, head: bool) -> None:
         count("RequestsShed")
@@ -126,6 +174,7 @@ class SheddingProtocol(HttpToolsProtocol):
             self.on_response_complete()
         else:
             self.transport.close()
+        self.admission.step_aside()
 
     def on_message_begin(self) -> None:
         self._unset_keepalive_if_required()
@@ -146,11 +195,12 @@ class SheddingProtocol(HttpToolsProtocol):
             )
 
 
-def _counted(app: _App, admission: Admission) -> _App:
+def _counted(app: _App, admission: Admission, cost: int, is_explained: bool) -> _App:
     async def run(scope: Any, receive: Any, send: Any) -> None:
         try:
             await app(scope, receive, send)
         finally:
-            admission.in_flight -= 1
+            admission.load -= cost
+            admission.explaining -= is_explained
 
     return run
