@@ -36,7 +36,7 @@ EXEMPT = ("/health", "/ready")
 # through one batch at a time in a thread (lambda_app.core.coalesce), so a few waiting keep
 # that thread busy and any more only wait longer; plain scores are batched on the event loop
 # itself. With the default limit this lets a worker take on 8 explanations at once.
-EXPLAINED_COST = 4
+EXPLAINED_COST = 2
 # FastAPI's reading of a true boolean query parameter.
 _TRUE = frozenset({b"1", b"true", b"on", b"yes"})
 # Refusing on the event loop, a worker takes and drops the GIL for every connection it reads
