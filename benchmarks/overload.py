@@ -13,8 +13,9 @@ shed, the throughput of the accepted (200) answers and its share of the 16-conne
 and the p99 latency of the accepted ones. After the floods one plain score must succeed.
 
 wrk times every answer, the 503s included, and its script API cannot tell which answer a
-latency belongs to. So the accepted p99 is measured by PROBES more clients beside wrk's
-(wrk opens that many fewer connections, so the count is the same), probes on keep-alive
+latency belongs to. So the accepted p99 is measured by up to PROBES more clients beside
+wrk's (a quarter of the connections at most; wrk opens that many fewer, so the count is the
+same), probes on keep-alive
 connections of their own that behave as wrk's clients do (back to back, or waiting out a
 503's Retry-After) and time each accepted answer: they are clients among the others and see
 what each of them sees. The accepted throughput counts the probes' accepted answers too.
@@ -54,7 +55,9 @@ from lambda_app.runtime.shed import RETRY_AFTER_S
 P99_MS = 50.0
 SHARE = 0.8
 NO_LIMIT = 1_000_000  # MAX_IN_FLIGHT for the runs without shedding
-PROBES = 4  # clients timing accepted answers, out of each run's connections
+# Clients timing accepted answers, out of each run's connections: enough that a p99 rests on
+# more than a handful of accepted answers when most are refused or wait out Retry-After.
+PROBES = 16
 WARM_UP_S = 3
 
 _LUA = r"""
@@ -138,14 +141,15 @@ def flood(url: str, body: str, seconds: int, load: Load) -> Flood:
     stop = threading.Event()
     timed: list[float] = []
     probe_accepted: list[int] = []
+    n_probes = min(PROBES, connections // 4)
     probes = [
         threading.Thread(target=_probe, args=(url, body, honour, stop, timed, probe_accepted), daemon=True)
-        for _ in range(PROBES)
+        for _ in range(n_probes)
     ]
     for probe in probes:
         probe.start()
     try:
-        out = _wrk(url, body, connections - PROBES, seconds, honour)
+        out = _wrk(url, body, connections - n_probes, seconds, honour)
     finally:
         stop.set()
         for probe in probes:
