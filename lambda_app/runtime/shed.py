@@ -177,6 +177,8 @@ class SheddingProtocol(HttpToolsProtocol):
         self.admission.step_aside()
 
     def on_message_begin(self) -> None:
+        # The timer below may have been started by the end of a refused request's body that
+        # arrived with this request's first bytes: this request is not idle time.
         self._unset_keepalive_if_required()
         super().on_message_begin()
 
