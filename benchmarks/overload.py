@@ -3,7 +3,7 @@
 wrk at 16 connections (what two workers keep busy) and at 1,024 on plain scores, and at 16
 and 256 on explained scores (`?explain=true`), each run OVERLOAD_SECONDS (10) long, on a
 server without shedding (MAX_IN_FLIGHT=1000000) and then on one with the default limit:
-12 runs, about two and a half minutes. Each flood runs twice, with two kinds of client:
+12 runs and the warm-ups, about four minutes. Each flood runs twice, with two kinds of client:
 ones that send their next request the moment an answer arrives, a 503 included (wrk's
 own behaviour: clients that ignore Retry-After, the hardest case), and ones that wait out
 a 503's Retry-After first (wrk's script API does not say which connection an answer is
@@ -15,10 +15,10 @@ and the p99 latency of the accepted ones. After the floods one plain score must 
 wrk times every answer, the 503s included, and its script API cannot tell which answer a
 latency belongs to. So the accepted p99 is measured by up to PROBES more clients beside
 wrk's (a quarter of the connections at most; wrk opens that many fewer, so the count is the
-same), probes on keep-alive
-connections of their own that behave as wrk's clients do (back to back, or waiting out a
-503's Retry-After) and time each accepted answer: they are clients among the others and see
-what each of them sees. The accepted throughput counts the probes' accepted answers too.
+same): probes on keep-alive connections of their own that behave as wrk's clients do (back
+to back, or waiting out a 503's Retry-After) and time each accepted answer. They are clients
+among the others and see what each of them sees; the accepted throughput counts their
+accepted answers too.
 wrk's own figure is kept as a bound: if A of N answers were accepted, at most A/100 accepted
 ones are slower than the (1 - A/(100 N)) quantile of all answers, so that quantile is at least
 the accepted p99; it is loose when shed answers wait too.
