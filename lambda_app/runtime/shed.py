@@ -35,10 +35,12 @@ EXEMPT = ("/health", "/ready")
 # An explained score takes a place of this many plain ones. A worker's explanations go
 # through one batch at a time in a thread (lambda_app.core.coalesce), so a few waiting keep
 # that thread busy and any more only wait longer; plain scores are batched on the event loop
-# itself. With the default limit this lets a worker take on 8 explanations at once.
+# itself. At two, the default limit takes 16 explanations a worker: as many as 16 clients can
+# put on one worker when the kernel spreads their connections unevenly, so explanations are
+# not shed at the load two workers are sized for.
 EXPLAINED_COST = 2
-# FastAPI's reading of a true boolean query parameter.
-_TRUE = frozenset({b"1", b"true", b"on", b"yes"})
+# pydantic's reading of a true boolean query parameter (FastAPI's `explain`).
+_TRUE = frozenset({b"1", b"true", b"t", b"on", b"yes", b"y"})
 # Refusing on the event loop, a worker takes and drops the GIL for every connection it reads
 # (uvloop runs each callback holding it), which starves the thread explaining the requests it
 # did admit: that thread never gets the GIL back, and accepted explanations waited seconds.

@@ -354,6 +354,7 @@ def test_shed_requests_are_counted_in_the_requests_shed_metric(capsys: pytest.Ca
         (b"reasons=3&explain=1", True),
         (b"explain=YES", True),
         (b"explain=on", True),
+        (b"explain=t", True),
         (b"explain=false", False),
         (b"explain=", False),
         (b"explained=true", False),
