@@ -1,15 +1,16 @@
 """`python -m benchmarks.overload` (`make overload`): the ECS entry point flooded on loopback.
 
-wrk at 16 connections (what two workers keep busy) and at 1,024 on plain scores, and at 16
-and 256 on explained scores (`?explain=true`), each run OVERLOAD_SECONDS (10) long, on a
-server without shedding (MAX_IN_FLIGHT=1000000) and then on one with the default limit:
-12 runs and the warm-ups, about four minutes. Each flood runs twice, with two kinds of client:
+wrk at 16 connections (what two workers keep busy) before and after floods of 1,024 on plain
+scores, and of 256 on explained scores (`?explain=true`), each run OVERLOAD_SECONDS (10) long,
+on a server without shedding (MAX_IN_FLIGHT=1000000) and then on one with the default limit:
+16 runs and the warm-ups, about five minutes. Each flood runs twice, with two kinds of client:
 ones that send their next request the moment an answer arrives, a 503 included (wrk's
 own behaviour: clients that ignore Retry-After, the hardest case), and ones that wait out
 a 503's Retry-After first (wrk's script API does not say which connection an answer is
 for, so a thread's next request waits once for each 503 it received: as many waits as
 refusals, spread over its connections). For each: socket errors and timeouts, the share
-shed, the throughput of the accepted (200) answers and its share of the 16-connection run's,
+shed, the throughput of the accepted (200) answers and its share of the mean of the two
+16-connection runs' around it (the machine's other load drifts; they bracket the floods),
 and the p99 latency of the accepted ones. After the floods one plain score must succeed.
 
 wrk times every answer, the 503s included, and its script API cannot tell which answer a
@@ -29,7 +30,7 @@ connection to the ones that do) and after a few seconds of unmeasured load on ea
 
 Exits non-zero unless every flood of clients that honour Retry-After, with shedding on, meets
 the goals: no socket errors or timeouts, accepted p99 at most 50 ms, accepted throughput at
-least 80% of the 16-connection run's.
+least 80% of the 16-connection runs'.
 """
 
 from __future__ import annotations
@@ -113,13 +114,14 @@ class Flood:
     accepted_p99_ms: float  # the probe's (see the module docstring)
     accepted_p99_bound_ms: float  # from wrk's figures
     probe_accepted: int  # accepted answers the probe timed
-    share: float = 1.0  # accepted throughput over the 16-connection run's, same server
+    share: float = 1.0  # accepted throughput over the 16-connection runs' mean, same server
+    note: str = ""
 
     def row(self) -> str:
         shed = self.statuses.get(503, 0)
         total = sum(self.statuses.values())
         return (
-            f"| {self.what} | {'on' if self.shedding else 'off'} | {self.connections} "
+            f"| {self.what} | {'on' if self.shedding else 'off'} | {self.connections}{self.note} "
             f"| {'wait Retry-After' if self.honour else 'retry at once'} "
             f"| {self.accepted_per_s:,.0f} ({self.share:.0%}) | {self.accepted_p99_ms:.1f} "
             f"({self.probe_accepted:,} timed; bound {self.accepted_p99_bound_ms:.1f}) "
@@ -260,11 +262,17 @@ def measure(seconds: int, shedding: bool) -> tuple[list[Flood], int]:
         for what, path, (calm, heavy) in RUNS:
             print(f"shedding {'on' if shedding else 'off'}: {what}, wrk -c{calm} then -c{heavy} ...", file=sys.stderr)
             base = flood(f"{server.url}{path}", body, seconds, Load(what, calm, shedding))
-            results.append(base)
-            for honour in (False, True):
-                loaded = flood(f"{server.url}{path}", body, seconds, Load(what, heavy, shedding, honour))
-                loaded.share = loaded.accepted_per_s / base.accepted_per_s if base.accepted_per_s else 0.0
-                results.append(loaded)
+            loaded = [
+                flood(f"{server.url}{path}", body, seconds, Load(what, heavy, shedding, honour))
+                for honour in (False, True)
+            ]
+            base_after = flood(f"{server.url}{path}", body, seconds, Load(what, calm, shedding))
+            base_after.note = " (after)"
+            # The machine's other load drifts over a minute: the reference brackets the floods.
+            reference = (base.accepted_per_s + base_after.accepted_per_s) / 2
+            for run in (base, *loaded, base_after):
+                run.share = run.accepted_per_s / reference if reference else 0.0
+            results += [base, *loaded, base_after]
         after = httpx.post(
             f"{server.url}/v1/score", content=body, headers={"content-type": "application/json"}, timeout=5
         ).status_code
@@ -273,7 +281,7 @@ def measure(seconds: int, shedding: bool) -> tuple[list[Flood], int]:
 
 def table(results: list[Flood]) -> str:
     head = (
-        "| what | shedding | connections | clients after a 503 | accepted req/s (of the 16-connection run) "
+        "| what | shedding | connections | clients after a 503 | accepted req/s (of the 16-connection runs' mean) "
         "| accepted p99 ms (probe) | shed | socket timeouts | other socket errors |\n"
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
     )
