@@ -105,6 +105,31 @@ def main() -> int:
     return 0
 
 
+def overload_rows(seconds: int) -> list[Row]:
+    print("overload: floods of plain and explained scores ...", file=sys.stderr)
+    floods, _ = overload.measure(min(seconds, 10), shedding=True)
+    rows: list[Row] = []
+    for flood in floods:
+        if flood.connections > 16:
+            before, after = (f for f in floods if f.what == flood.what and f.connections == 16)
+            rows.append(
+                (
+                    f"overload: {flood.what}s at {flood.connections:,} connections, shedding on, clients "
+                    + ("waiting out Retry-After" if flood.honour else "retrying at once"),
+                    f"accepted {flood.accepted_per_s:,.0f} req/s, accepted p99 {flood.accepted_p99_ms:.1f} ms "
+                    f"(probe), {flood.statuses.get(503, 0) / max(sum(flood.statuses.values()), 1):.0%} shed, "
+                    f"{flood.socket_errors['timeout']} socket timeouts, "
+                    f"{sum(flood.socket_errors.values()) - flood.socket_errors['timeout']} other socket errors",
+                    f"same server at {before.connections} connections, before and after: "
+                    f"{before.accepted_per_s:,.0f} and {after.accepted_per_s:,.0f} req/s, "
+                    f"p99 {before.accepted_p99_ms:.1f} and {after.accepted_p99_ms:.1f} ms",
+                    f"{flood.share:.0%} of it",
+                    f"0 timeouts, p99 <= {overload.P99_MS:.0f} ms, >= {overload.SHARE:.0%}",
+                )
+            )
+    return rows
+
+
 def _cold_starts(python: str, cwd: Path) -> tuple[float, float, float]:
     """ECS server, Lambda handler and bare interpreter, each a median of 5 new processes."""
     return (
@@ -182,24 +207,7 @@ def http_rows(seconds: int, log: Path) -> tuple[list[Row], int]:
         )
     )
     rows.append(records_http_row(seconds))
-    print("overload: floods of plain and explained scores ...", file=sys.stderr)
-    floods, _ = overload.measure(min(seconds, 10), shedding=True)
-    for calm, *loaded in (floods[i : i + 3] for i in range(0, len(floods), 3)):
-        for flood in loaded:
-            rows.append(
-                (
-                    f"overload: {flood.what}s at {flood.connections:,} connections, shedding on, clients "
-                    + ("waiting out Retry-After" if flood.honour else "retrying at once"),
-                    f"accepted {flood.accepted_per_s:,.0f} req/s, accepted p99 {flood.accepted_p99_ms:.1f} ms "
-                    f"(probe), {flood.statuses.get(503, 0) / max(sum(flood.statuses.values()), 1):.0%} shed, "
-                    f"{flood.socket_errors['timeout']} socket timeouts, "
-                    f"{sum(flood.socket_errors.values()) - flood.socket_errors['timeout']} other socket errors",
-                    f"same server at {calm.connections} connections: {calm.accepted_per_s:,.0f} req/s, "
-                    f"p99 {calm.accepted_p99_ms:.1f} ms",
-                    f"{flood.share:.0%} of it",
-                    f"0 timeouts, p99 <= {overload.P99_MS:.0f} ms, >= {overload.SHARE:.0%}",
-                )
-            )
+    rows += overload_rows(seconds)
     return rows, peak_kb
 
 

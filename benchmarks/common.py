@@ -93,6 +93,34 @@ class Server:
         # child that is not a multiprocessing resource tracker is one.
         return [p for p in tree[1:] if "resource_tracker" not in _cmdline(p)] or tree[:1]
 
+    def wait_listening(self, workers: int, timeout: float = 60) -> None:
+        """Until every worker listens: /health answers as soon as the first one does, and
+        until the others listen the kernel gives that one every connection."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pids = self.workers()
+            if len(pids) == workers and all(_listening(pid) for pid in pids):
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"{workers} workers never listened")
+
+
+def _listening(pid: int) -> bool:
+    """Whether the process holds a listening TCP socket (its inode in /proc/net/tcp, state 0A)."""
+    inodes = set()
+    try:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                link = os.readlink(fd)
+            except OSError:  # closed while we looked
+                continue
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+        rows = Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return False
+    return any(cols[3] == "0A" and cols[9] in inodes for cols in (line.split() for line in rows))
+
 
 def _cmdline(pid: int) -> str:
     try:

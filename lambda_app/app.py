@@ -14,7 +14,6 @@ from lambda_app.core.scoring import Scorer
 from lambda_app.middleware.body_limit import BodySizeLimit
 from lambda_app.middleware.deadlines import BodyTimeout
 from lambda_app.middleware.fast_path import FastScore
-from lambda_app.middleware.load_shed import LoadShed
 from lambda_app.middleware.request_context import RequestContext
 from lambda_app.middleware.root_path import RootPath
 from lambda_app.service import ScoringService, load_service
@@ -79,7 +78,6 @@ def create_app(
     app.add_middleware(RequestContext, publish_each_request=on_lambda)
     app.add_middleware(BodyTimeout, seconds=settings.request_timeout_s)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, page=pages.too_large_page)
-    app.add_middleware(LoadShed, max_in_flight=settings.in_flight_limit())
     app.add_middleware(RootPath, configured=settings.root_path)
     return app
 

@@ -78,8 +78,9 @@ class Settings(BaseSettings):
     max_in_flight: int = Field(
         0,
         ge=0,
-        description="Requests one server worker handles at once; more are answered 503 at once "
-        "(lambda_app.middleware.load_shed). 0 derives it from the CPUs and workers (in_flight_limit)",
+        description="Requests one server worker handles at once, in places (a plain score takes one, an "
+        "explained score two); more are answered 503 at once (lambda_app.runtime.shed). 0 derives it from "
+        "the CPUs and workers (in_flight_limit)",
     )
     # Monitoring (lambda_app.monitoring): the page shows a report; the scheduled job makes them.
     monitoring_report_dir: str = Field(

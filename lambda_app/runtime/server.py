@@ -19,6 +19,7 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from lambda_app.runtime.shed import Admission, SheddingProtocol
 from lambda_app.settings import Settings, get_settings
 from lambda_app.startup import pause_collector
 
@@ -33,14 +34,17 @@ class HeadTimeoutProtocol(HttpToolsProtocol):
     deadline in the app (lambda_app.middleware.deadlines)."""
 
     head_timeout_s: float = 30.0  # the settings' request_timeout_s: see server_options
-    _head_deadline: asyncio.TimerHandle | None = None
+    # The deadline is a time the timer checks, not a timer per request: a timer made and
+    # cancelled for every request was a large part of what a refused request cost.
+    _head_deadline_at: float | None = None
+    _head_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm_head_deadline()
 
     def on_headers_complete(self) -> None:
-        self._disarm_head_deadline()
+        self._head_deadline_at = None
         super().on_headers_complete()
 
     def on_response_complete(self) -> None:
@@ -49,21 +53,25 @@ class HeadTimeoutProtocol(HttpToolsProtocol):
             self._arm_head_deadline()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm_head_deadline()
+        self._head_deadline_at = None
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
         super().connection_lost(exc)
 
     def _arm_head_deadline(self) -> None:
-        self._disarm_head_deadline()
-        self._head_deadline = self.loop.call_later(self.head_timeout_s, self._head_too_slow)
+        self._head_deadline_at = self.loop.time() + self.head_timeout_s
+        if self._head_timer is None:
+            self._head_timer = self.loop.call_at(self._head_deadline_at, self._check_head)
 
-    def _disarm_head_deadline(self) -> None:
-        if self._head_deadline is not None:
-            self._head_deadline.cancel()
-            self._head_deadline = None
-
-    def _head_too_slow(self) -> None:
-        self._head_deadline = None
-        if not self.transport.is_closing():
+    def _check_head(self) -> None:
+        self._head_timer = None
+        deadline = self._head_deadline_at
+        if deadline is None or self.transport.is_closing():
+            return  # a request is being answered: the deadline is armed again after it
+        if self.loop.time() < deadline:
+            self._head_timer = self.loop.call_at(deadline, self._check_head)
+        else:
             self.transport.close()
 
 
@@ -77,10 +85,18 @@ def server_options(settings: Settings) -> dict[str, Any]:
         # ECS stops a task with SIGTERM and waits (stopTimeout, 30 s by default) before
         # SIGKILL: finish what is in flight within that.
         timeout_graceful_shutdown=30,
-        # The C parser (with the head deadline above) and event loop; "auto" would
-        # quietly fall back to the slow pure-Python ones if they were missing. uvloop, with
-        # asyncio's accept loop (lambda_app.runtime.accept).
-        http=type("HeadTimeout", (HeadTimeoutProtocol,), {"head_timeout_s": settings.request_timeout_s}),
+        # The C parser (with the head deadline above and overload shedding,
+        # lambda_app.runtime.shed) and event loop; "auto" would quietly fall back to the slow
+        # pure-Python ones if they were missing. uvloop, with asyncio's accept loop
+        # (lambda_app.runtime.accept). Each worker process calls this: an Admission each.
+        http=type(
+            "ServiceProtocol",
+            (HeadTimeoutProtocol, SheddingProtocol),
+            {
+                "head_timeout_s": settings.request_timeout_s,
+                "admission": Admission(settings.in_flight_limit(), settings.root_path),
+            },
+        ),
         loop="lambda_app.runtime.accept:GreedyAcceptLoop",
         # RequestContext logs one structured line per request already.
         access_log=False,
