@@ -24,6 +24,7 @@ from lambda_app.records.format import DecisionRecord
 from lambda_app.records.recorder import RecordsUnavailable
 from lambda_app.service import ScoringService, load_service
 from lambda_app.settings import Settings
+from lambda_app.telemetry import publish
 from tests.lambda_app.servers import ROOT
 
 EVENTS = ROOT / "tests" / "events"
@@ -206,6 +207,7 @@ def test_the_light_path_answers_plain_scores_as_the_app_does_and_nothing_else(
     expected, status, edit = CASES[case]
     event = _with_key(_event(kind))
     edit(event, applicant)
+    publish()  # what earlier tests left in the metrics window, so that both paths start empty
     capsys.readouterr()
     light = paths.light.answer(copy.deepcopy(event))
     light_out = capsys.readouterr().out
