@@ -23,7 +23,17 @@ import numpy as np
 
 from lambda_app.core.approval import INDEX, ApprovalIndex, index_value
 from lambda_app.core.features import DERIVED
-from lambda_app.core.schema import CATEGORICAL, FEATURES
+from lambda_app.core.schema import CATEGORICAL, FEATURES, SPECS
+
+# A category column holds names (an object array), or codes: each value's position in its
+# field's choices, in schema order (an integer array), which a column-wise reader produces
+# without a Python string per row and the model input encodes with one `take`.
+CHOICES: dict[str, np.ndarray] = {c: np.array(SPECS[c].choices, dtype=object) for c in CATEGORICAL}
+
+
+def category_names(name: str, column: np.ndarray) -> np.ndarray:
+    """A category column as names, whether it holds names or codes."""
+    return CHOICES[name][column] if column.dtype.kind in "iu" else column
 
 
 def feature_columns(applicants: Sequence[Mapping[str, Any]], index: ApprovalIndex | None) -> dict[str, np.ndarray]:
@@ -35,13 +45,14 @@ def feature_columns(applicants: Sequence[Mapping[str, Any]], index: ApprovalInde
 
 
 def complete_columns(fields: Mapping[str, np.ndarray], index: ApprovalIndex | None) -> dict[str, np.ndarray]:
-    """The schema's fields as columns (float64 numbers, object categories) with every derived
-    feature and the approval index added: what `feature_columns` builds from dicts."""
+    """The schema's fields as columns (float64 numbers; categories as names or codes) with every
+    derived feature and the approval index added: what `feature_columns` builds from dicts."""
     columns = dict(fields)
     for d in DERIVED:
         columns[d.name] = np.asarray(d.compute(columns), dtype=np.float64)
     if index is not None:
-        columns[INDEX] = index_column(index, columns)
+        named = {c: category_names(c, columns[c]) for c in CATEGORICAL if c in columns}
+        columns[INDEX] = index_column(index, {**columns, **named})
     return columns
 
 

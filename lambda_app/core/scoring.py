@@ -15,7 +15,7 @@ from lambda_app.core.approval import INDEX
 from lambda_app.core.attribution import field_contributions
 from lambda_app.core.bands import band_cuts, band_in, percentile_of
 from lambda_app.core.bundle import BundleError, Manifest, read_manifest
-from lambda_app.core.columns import complete_columns, feature_columns
+from lambda_app.core.columns import CHOICES, complete_columns, feature_columns
 from lambda_app.core.explanation import Explanation, explanation
 from lambda_app.core.features import categorical_indices, feature_values, model_row
 
@@ -71,9 +71,9 @@ class Scorer:
         return self._column_pool(feature_columns(applicants, self.manifest.approval_index), len(applicants))
 
     def score_columns(self, fields: Mapping[str, np.ndarray]) -> list[float]:
-        """`score` for applicants already held as columns (float64 numbers, object arrays of
-        category names; lambda_app.core.columns): the same model input, so the same scores
-        as `score` on the same applicants, without building a dict for each."""
+        """`score` for applicants already held as columns (float64 numbers; categories as object
+        arrays of names or as codes, lambda_app.core.columns): the same model input, so the same
+        scores as `score` on the same applicants, without building a dict for each."""
         n = len(next(iter(fields.values()))) if fields else 0
         if not n:
             return []
@@ -88,11 +88,7 @@ class Scorer:
         categories = [names[i] for i in self._cat_indices]
         text = np.empty((n, len(categories)), dtype=object)  # FeaturesData takes bytes
         for j, c in enumerate(categories):
-            # Each distinct name encoded once (a column holds a handful), without pandas: the
-            # serving entry points load CatBoost without it (lambda_app.core.catboost_lean).
-            column = values[c]
-            encoded = {v: _as_bytes(v) for v in set(column.tolist())}
-            text[:, j] = [encoded[v] for v in column.tolist()]
+            text[:, j] = _category_bytes(c, values[c])
         return Pool(
             FeaturesData(
                 num_feature_data=np.column_stack([values[c] for c in numbers]).astype(np.float32),
@@ -180,6 +176,21 @@ def rounded(values: np.ndarray, digits: int) -> list[float]:
     for i in np.flatnonzero(near_half | ~np.isfinite(scaled)).tolist():
         result[i] = round(float(values[i]), digits)
     return result
+
+
+def _category_bytes(name: str, column: np.ndarray) -> np.ndarray | list[bytes]:
+    """A category column as the bytes CatBoost reads, without pandas: the serving entry points
+    load CatBoost without it (lambda_app.core.catboost_lean)."""
+    if column.dtype.kind in "iu":
+        return _choice_bytes(name)[column]
+    # Each distinct name encoded once (a column holds a handful).
+    encoded = {v: _as_bytes(v) for v in set(column.tolist())}
+    return [encoded[v] for v in column.tolist()]
+
+
+@lru_cache(maxsize=None)
+def _choice_bytes(name: str) -> np.ndarray:
+    return np.array([_as_bytes(v) for v in CHOICES[name].tolist()], dtype=object)
 
 
 @lru_cache(maxsize=64)

@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lambda_app.core.columns import category_names
 from lambda_app.core.explanation import Explanation
 from lambda_app.core.schema import FIELDS
 from lambda_app.core.scoring import Scorer
@@ -50,7 +51,9 @@ def applicants(fields: dict[str, np.ndarray]) -> list[dict[str, Any]]:
     """The valid rows as the API's applicants (ints as int), for the explanations."""
     n = len(next(iter(fields.values()))) if fields else 0
     as_lists = {
-        f.name: [int(v) for v in fields[f.name].tolist()] if f.kind == "int" else fields[f.name].tolist()
+        f.name: [int(v) for v in fields[f.name].tolist()]
+        if f.kind == "int"
+        else category_names(f.name, fields[f.name]).tolist()
         for f in FIELDS
     }
     return [{name: column[i] for name, column in as_lists.items()} for i in range(n)]

@@ -21,13 +21,13 @@ import pyarrow.compute as pc
 from pydantic import ValidationError
 
 from lambda_app.core.batch import field_errors
-from lambda_app.core.schema import FIELDS, Applicant, FieldSpec
+from lambda_app.core.schema import FIELDS, SPECS, Applicant, FieldSpec
 
 
 @dataclass
 class Validated:
     """One chunk: which rows are valid, their fields as columns (the valid rows only, in
-    order: float64 numbers, object arrays of category names) and each row's errors."""
+    order: float64 numbers, categories as codes, lambda_app.core.columns) and each row's errors."""
 
     valid: np.ndarray  # bool, one per row of the chunk
     fields: dict[str, np.ndarray]
@@ -61,7 +61,7 @@ def _validate(table: pa.Table, check: Any, slow: Any) -> Validated:
     for spec in FIELDS:
         if spec.name not in present:
             ok[:] = False
-            values[spec.name] = np.zeros(n, dtype=object if spec.kind == "category" else np.float64)
+            values[spec.name] = np.zeros(n, dtype=np.int32 if spec.kind == "category" else np.float64)
             continue
         field_ok, field_values = check(spec, table.column(spec.name))
         ok &= field_ok
@@ -79,7 +79,7 @@ def _validate(table: pa.Table, check: Any, slow: Any) -> Validated:
             continue
         valid[i] = True
         for name, value in applicant.items():
-            values[name][i] = value
+            values[name][i] = SPECS[name].choices.index(value) if SPECS[name].choices else value
     return Validated(valid, {name: column[valid] for name, column in values.items()}, errors)
 
 
@@ -97,13 +97,11 @@ def _categories(spec: FieldSpec, column: pa.ChunkedArray) -> tuple[np.ndarray, n
     if pa.types.is_dictionary(column.type):
         column = column.cast(column.type.value_type)
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
-        return np.zeros(len(column), dtype=bool), np.full(len(column), "", dtype=object)
-    ok = pc.fill_null(pc.is_in(column, value_set=pa.array(spec.choices)), False)
-    # The few distinct names as Python strings once, spread by index: no string object per row.
-    encoded = pc.dictionary_encode(column).combine_chunks()
-    names = np.array([*encoded.dictionary.to_pylist(), None], dtype=object)
-    indices = pc.fill_null(encoded.indices, len(names) - 1).to_numpy(zero_copy_only=False)
-    return ok.to_numpy(zero_copy_only=False), names[indices]
+        return np.zeros(len(column), dtype=bool), np.zeros(len(column), dtype=np.int32)
+    # Exact names only, as pydantic's Literal takes them; a name's code is its place in the choices.
+    codes = pc.index_in(column, value_set=pa.array(spec.choices))
+    ok = codes.is_valid().to_numpy(zero_copy_only=False)
+    return ok, pc.fill_null(codes, 0).to_numpy(zero_copy_only=False)
 
 
 DECIMAL = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
