@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from lambda_app.core.approval import INDEX, ApprovalIndex, index_value
+from lambda_app.core.approval import INDEX, ApprovalIndex
+from lambda_app.core.approval import term_input as index_value_input
 from lambda_app.core.features import DERIVED
 from lambda_app.core.schema import CATEGORICAL, FEATURES, SPECS
 
@@ -51,11 +52,33 @@ def complete_columns(fields: Mapping[str, np.ndarray], index: ApprovalIndex | No
     for d in DERIVED:
         columns[d.name] = np.asarray(d.compute(columns), dtype=np.float64)
     if index is not None:
-        named = {c: category_names(c, columns[c]) for c in CATEGORICAL if c in columns}
-        columns[INDEX] = index_column(index, {**columns, **named})
+        columns[INDEX] = index_column(index, columns)
     return columns
 
 
 def index_column(index: ApprovalIndex, columns: Mapping[str, np.ndarray]) -> np.ndarray:
-    """approval.index_value, for columns (see the module's note on exactness)."""
-    return np.asarray(index_value(index, columns), dtype=np.float64)
+    """approval.index_value, for columns (see the module's note on exactness): the same
+    operations in the same order, each term into one buffer, with category terms compared
+    by code when the column holds codes."""
+    n = len(next(iter(columns.values()))) if columns else 0
+    total = np.full(n, index.intercept, dtype=np.float64)
+    x = np.empty(n, dtype=np.float64)
+    for term in index.terms:
+        value = columns[term.feature]
+        if term.transform == "is":
+            if value.dtype.kind in "iu":
+                level = SPECS[term.feature].choices.index(term.level) if term.level in SPECS[term.feature].choices else -1
+                np.equal(value, level, out=x, casting="unsafe")
+            else:
+                x[:] = np.asarray(index_value_input(term, value), dtype=np.float64)
+        else:
+            np.copyto(x, value, casting="unsafe")
+            if term.lower is not None:
+                np.maximum(x, term.lower, out=x)
+            if term.upper is not None:
+                np.minimum(x, term.upper, out=x)
+            if term.transform == "log":
+                np.log(x, out=x)
+        np.multiply(x, term.weight, out=x)
+        np.add(total, x, out=total)
+    return total

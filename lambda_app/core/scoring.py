@@ -91,7 +91,7 @@ class Scorer:
             text[:, j] = _category_bytes(c, values[c])
         return Pool(
             FeaturesData(
-                num_feature_data=np.column_stack([values[c] for c in numbers]).astype(np.float32),
+                num_feature_data=_float32_matrix([values[c] for c in numbers], n),
                 cat_feature_data=text if categories else None,
                 num_feature_names=numbers,
                 cat_feature_names=categories or None,
@@ -176,6 +176,17 @@ def rounded(values: np.ndarray, digits: int) -> list[float]:
     for i in np.flatnonzero(near_half | ~np.isfinite(scaled)).tolist():
         result[i] = round(float(values[i]), digits)
     return result
+
+
+def _float32_matrix(columns: Sequence[np.ndarray], n: int) -> np.ndarray:
+    """The columns side by side as float32, as CatBoost reads every number: converted once,
+    straight into place (no float64 matrix in between). Column-major: each column is written
+    in one run, and CatBoost, which keeps features column by column, takes this layout several
+    times faster than rows."""
+    out = np.empty((n, len(columns)), dtype=np.float32, order="F")
+    for j, column in enumerate(columns):
+        out[:, j] = column
+    return out
 
 
 def _category_bytes(name: str, column: np.ndarray) -> np.ndarray | list[bytes]:

@@ -80,6 +80,8 @@ def _validate(table: pa.Table, check: Any, slow: Any) -> Validated:
         valid[i] = True
         for name, value in applicant.items():
             values[name][i] = SPECS[name].choices.index(value) if SPECS[name].choices else value
+    if valid.all():  # the usual chunk: the columns as they are, no copy
+        return Validated(valid, values, errors)
     return Validated(valid, {name: column[valid] for name, column in values.items()}, errors)
 
 
@@ -128,7 +130,7 @@ def _text_field(spec: FieldSpec, column: pa.ChunkedArray) -> tuple[np.ndarray, n
             parsed = pc.cast(column if ok.all() else pc.if_else(plain, column, "0"), target)
     except pa.ArrowInvalid:  # a plain number arrow still will not read: leave the column to pydantic
         return np.zeros(len(column), dtype=bool), np.zeros(len(column), dtype=np.float64)
-    x = parsed.to_numpy(zero_copy_only=False).astype(np.float64)
+    x = np.asarray(parsed.to_numpy(zero_copy_only=False), dtype=np.float64)
     return ok & _in_range(spec, x), x
 
 
