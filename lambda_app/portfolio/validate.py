@@ -86,6 +86,25 @@ def _validate(table: pa.Table, check: Any, slow: Any) -> Validated:
     return Validated(valid, {name: column[valid] for name, column in values.items()}, errors)
 
 
+_NUMPY_TYPES = {pa.float64(): np.float64, pa.int32(): np.int32, pa.int64(): np.int64}
+
+
+def _numpy(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """As a numpy array (nulls as zeros), read off its buffer: Array.to_numpy goes through
+    pyarrow's pandas conversion, which imports pandas (lambda_app.portfolio.worker.without_pandas)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
+    if values.null_count:
+        values = pc.fill_null(values, False if pa.types.is_boolean(values.type) else pa.scalar(0, values.type))
+    start, n = values.offset, len(values)
+    data = values.buffers()[1]
+    if pa.types.is_boolean(values.type):  # bits, least significant first
+        bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8), bitorder="little") if n else np.zeros(0, np.uint8)
+        return bits[start : start + n].view(bool)
+    kind = _NUMPY_TYPES[values.type]
+    return np.frombuffer(data, dtype=kind)[start : start + n] if n else np.zeros(0, dtype=kind)
+
+
 def _in_range(spec: FieldSpec, x: np.ndarray) -> np.ndarray:
     ok: np.ndarray = np.isfinite(x)
     with np.errstate(invalid="ignore"):
@@ -103,8 +122,8 @@ def _categories(spec: FieldSpec, column: pa.ChunkedArray) -> tuple[np.ndarray, n
         return np.zeros(len(column), dtype=bool), np.zeros(len(column), dtype=np.int32)
     # Exact names only, as pydantic's Literal takes them; a name's code is its place in the choices.
     codes = pc.index_in(column, value_set=pa.array(spec.choices))
-    ok = codes.is_valid().to_numpy(zero_copy_only=False)
-    return ok, pc.fill_null(codes, 0).to_numpy(zero_copy_only=False)
+    ok = _numpy(codes.is_valid())
+    return ok, _numpy(pc.fill_null(codes, 0))
 
 
 DECIMAL = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
@@ -125,13 +144,13 @@ def _text_field(spec: FieldSpec, column: pa.ChunkedArray) -> tuple[np.ndarray, n
             plain = pc.invert(parsed.is_null())
         except pa.ArrowInvalid:  # some cell is not a plain decimal: find which
             plain = pc.fill_null(pc.match_substring_regex(column, DECIMAL), False)
-    ok = plain.to_numpy(zero_copy_only=False)
+    ok = _numpy(plain)
     try:
         if spec.kind == "int" or not ok.all():
             parsed = pc.cast(column if ok.all() else pc.if_else(plain, column, "0"), pa.float64())
     except pa.ArrowInvalid:  # a plain number arrow still will not read: leave the column to pydantic
         return np.zeros(len(column), dtype=bool), np.zeros(len(column), dtype=np.float64)
-    x = np.asarray(parsed.to_numpy(zero_copy_only=False), dtype=np.float64)
+    x = np.asarray(_numpy(parsed), dtype=np.float64)
     return ok & _in_range(spec, x), x
 
 
@@ -165,8 +184,8 @@ def _typed_field(spec: FieldSpec, column: pa.ChunkedArray) -> tuple[np.ndarray, 
     n = len(column)
     if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):  # strings, booleans, ...: pydantic decides
         return np.zeros(n, dtype=bool), np.zeros(n, dtype=np.float64)
-    present = ~column.is_null().to_numpy(zero_copy_only=False)
-    x = pc.fill_null(column, 0).cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False)
+    present = ~_numpy(column.is_null())
+    x = _numpy(pc.fill_null(column, 0).cast(pa.float64(), safe=False))
     ok = present & _in_range(spec, x)
     if spec.kind == "int" and pa.types.is_floating(kind):
         ok &= np.floor(x) == x  # a whole float is an integer (schema.WholeNumber)
