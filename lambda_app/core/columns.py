@@ -67,7 +67,9 @@ def index_column(index: ApprovalIndex, columns: Mapping[str, np.ndarray]) -> np.
         value = columns[term.feature]
         if term.transform == "is":
             if value.dtype.kind in "iu":
-                level = SPECS[term.feature].choices.index(term.level) if term.level in SPECS[term.feature].choices else -1
+                level = (
+                    SPECS[term.feature].choices.index(term.level) if term.level in SPECS[term.feature].choices else -1
+                )
                 np.equal(value, level, out=x, casting="unsafe")
             else:
                 x[:] = np.asarray(index_value_input(term, value), dtype=np.float64)
