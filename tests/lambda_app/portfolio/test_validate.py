@@ -169,3 +169,25 @@ def test_a_form_only_arrow_reads_is_left_to_pydantic() -> None:
     fast = validate_text(table)
     assert fast.valid.tolist() == [False, True]
     _same(fast, validate_strings(rows))
+
+
+# Mostly bare digits (a column of them takes the byte-wise check), now and then a point.
+DIGITS = st.text(alphabet="00112233445566778899.", min_size=0, max_size=18)
+
+
+@settings(max_examples=300, deadline=None)
+@given(cells=st.lists(DIGITS, min_size=1, max_size=6), skip=st.integers(0, 2), split=st.integers(0, 6))
+def test_columns_of_bare_digits_get_pydantics_decision(cells: list[str], skip: int, split: int) -> None:
+    """A column of digits only is checked off its bytes: empty cells, leading zeros, 16 digits and
+    more, out of range; also when the column is a slice of a longer one (whose other bytes are
+    not looked at), or comes in pieces."""
+    base = {k: str(v) for k, v in EXAMPLE_APPLICANT.items()}
+    rows = [{**base, "Age": c, "LoanAmount": c, "BankruptcyHistory": c} for c in cells]
+
+    def column(values: list[str]) -> pa.ChunkedArray:
+        whole = pa.array(["1234"] * skip + values, pa.string()).slice(skip)
+        k = min(split, len(values))
+        return pa.chunked_array([whole.slice(0, k), whole.slice(k)], pa.string())
+
+    table = pa.table({name: column([r[name] for r in rows]) for name in FEATURES})
+    _same(validate_text(table), validate_strings(rows))
