@@ -94,7 +94,8 @@ def run(
             for chunk in source.chunks():
                 table = chunk.table.select(source.columns)
                 if away < (workers - 1) * IN_FLIGHT_PER_WORKER:
-                    pending.append((chunk, pool.apply_async(worker.score, (bundle, table, source.typed, explain))))
+                    work = (bundle, worker.to_bytes(table), source.typed, explain)
+                    pending.append((chunk, pool.apply_async(worker.score_serialized, work)))
                     away += 1
                 else:
                     pending.append((chunk, worker.score(bundle, table, source.typed, explain)))
@@ -104,11 +105,11 @@ def run(
                     if isinstance(result, pa.Table):
                         finish(done, result)
                     else:
-                        finish(done, result.get())
+                        finish(done, worker.from_bytes(result.get()))
                         away -= 1
             while pending:
                 done, result = pending.popleft()
-                finish(done, result if isinstance(result, pa.Table) else result.get())
+                finish(done, result if isinstance(result, pa.Table) else worker.from_bytes(result.get()))
     if not wrote:  # a header and no rows: still a results file, with its header
         names = source.columns + ([ID] if source.key == ID else [])
         empty = Chunk(pa.table({c: pa.array([], pa.string()) for c in names}), np.array([], np.int64))

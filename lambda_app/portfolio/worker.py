@@ -50,3 +50,21 @@ def score(model_dir: str, table: pa.Table, typed: bool, explain: bool) -> pa.Tab
     from lambda_app.portfolio.chunk import score_chunk
 
     return score_chunk(_scorers[model_dir], table, typed=typed, explain=explain)
+
+
+def score_serialized(model_dir: str, chunk: bytes, typed: bool, explain: bool) -> bytes:
+    """`score` for a chunk sent from another process: the chunk and its results travel as Arrow
+    IPC streams, one copy each way, where pickling the tables (what multiprocessing does with
+    them) copies every buffer several times over."""
+    return to_bytes(score(model_dir, from_bytes(chunk), typed, explain))
+
+
+def to_bytes(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def from_bytes(data: bytes) -> pa.Table:
+    return pa.ipc.open_stream(pa.py_buffer(data)).read_all()  # views of `data`, not copies
