@@ -202,10 +202,11 @@ def _category_bytes(name: str, column: np.ndarray) -> np.ndarray | list[bytes]:
     """A category column as the bytes CatBoost reads, without pandas: the serving entry points
     load CatBoost without it (lambda_app.core.catboost_lean)."""
     if column.dtype.kind in "iu":
-        return _choice_bytes(name)[column]
+        encoded: np.ndarray = _choice_bytes(name)[column]
+        return encoded
     # Each distinct name encoded once (a column holds a handful).
-    encoded = {v: _as_bytes(v) for v in set(column.tolist())}
-    return [encoded[v] for v in column.tolist()]
+    names = {v: _as_bytes(v) for v in set(column.tolist())}
+    return [names[v] for v in column.tolist()]
 
 
 @cache

@@ -116,12 +116,19 @@ def _in_range(spec: FieldSpec, x: np.ndarray) -> np.ndarray:
 
 
 def _categories(spec: FieldSpec, column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    # Exact names only, as pydantic's Literal takes them; a name's code is its place in the choices.
+    choices = pa.array(spec.choices, pa.string())
+    if pa.types.is_dictionary(column.type) and pa.types.is_string(column.type.value_type):
+        # Parquet's dictionary-encoded strings: each distinct name looked up once.
+        looked_up = [pc.index_in(part.dictionary, value_set=choices).take(part.indices) for part in column.chunks]
+        column = pa.chunked_array(looked_up, pa.int32())
+        ok = _numpy(column.is_valid())
+        return ok, _numpy(pc.fill_null(column, 0))
     if pa.types.is_dictionary(column.type):
         column = column.cast(column.type.value_type)
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         return np.zeros(len(column), dtype=bool), np.zeros(len(column), dtype=np.int32)
-    # Exact names only, as pydantic's Literal takes them; a name's code is its place in the choices.
-    codes = pc.index_in(column, value_set=pa.array(spec.choices))
+    codes = pc.index_in(column, value_set=choices)
     ok = _numpy(codes.is_valid())
     return ok, _numpy(pc.fill_null(codes, 0))
 

@@ -127,6 +127,9 @@ def test_typed_values_get_validate_records_decisions() -> None:
 
     ints = pa.table({**columns, "Age": pa.array([45, 17, 101, None, 45, 45, 45, 45, 45, 45], pa.int64())})
     _same(validate_typed(ints), validate_records(ints.to_pylist()))
+    # Parquet's dictionary-encoded strings, "employed" and a null among them
+    encoded = pa.table({**columns, "EmploymentStatus": columns["EmploymentStatus"].dictionary_encode()})
+    _same(validate_typed(encoded), validate_records(table.to_pylist()))
     strings = pa.table({**columns, "Age": pa.array(["45"] * 10)})  # text in a typed file: strict says no
     fast = validate_typed(strings)
     assert fast.count == 0
