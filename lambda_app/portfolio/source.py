@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-from lambda_app.core.schema import CATEGORICAL, FEATURES
+from lambda_app.core.schema import FEATURES
 
 ID = "id"
 CHUNK_BYTES = 4 << 20  # a CSV block: about 25,000 rows of this schema
@@ -81,12 +81,6 @@ class Source:
     def _parquet_names(self) -> list[str]:
         try:
             self._parquet = pq.ParquetFile(self.path)
-            # Category names as Parquet stores them, a dictionary: validation looks each distinct
-            # name up once, and no string is built per row.
-            schema = self._parquet.schema_arrow
-            names = [c for c in CATEGORICAL if c in schema.names and pa.types.is_string(schema.field(c).type)]
-            if names:
-                self._parquet = pq.ParquetFile(self.path, read_dictionary=names)
         except (pa.ArrowException, OSError) as e:
             raise InputError(f"{self.path.name} is not a readable Parquet file ({_first_line(e)})") from None
         return list(self._parquet.schema_arrow.names)
