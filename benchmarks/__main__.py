@@ -13,7 +13,17 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from benchmarks import batch_http, cold_start, deps_size, lambda_warm, overload, records_http, records_sink, wrk
+from benchmarks import (
+    batch_http,
+    cold_start,
+    deps_size,
+    explain,
+    lambda_warm,
+    overload,
+    records_http,
+    records_sink,
+    wrk,
+)
 from benchmarks.common import MODEL_DIR, ROOT, applicants, example, serve, status_kb, to_json
 
 Row = tuple[str, str, str, str, str]  # what, figure, floor, ratio, target
@@ -38,67 +48,12 @@ def main() -> int:
             "<= 2x floor",
         )
     )
+    rows.append(explain_row())
 
     peak_kb = 0
     if wrk.available():
-        body = to_json(example())
-        pairs = []
-        # Three rounds, floor then service, each on fresh processes: this VM's throughput is
-        # bimodal (when its vCPUs go idle, waking them costs more than a request), and a
-        # process stays in whichever mode it starts in, so one pair alone can compare the
-        # service in one mode with the floor in the other. Every round is reported.
-        for round_ in (1, 2, 3):
-            print(f"round {round_}: wrk -t2 -c16 -d{seconds}s, constant route, then the service ...", file=sys.stderr)
-            with serve("benchmarks.floor_server") as floor:
-                const = wrk.run(f"{floor.url}/v1/score", body, seconds)
-            with serve("lambda_app", log=log) as server:
-                single = wrk.run(f"{server.url}/v1/score", body, seconds)
-                pairs.append((single, const))
-                if round_ == 3:
-                    print("1,000-applicant batches over HTTP ...", file=sys.stderr)
-                    batch = batch_http.measure(server.url, applicants(1000), seconds=min(seconds, 20))
-                    peak_kb = max(status_kb(pid, "VmHWM") for pid in server.workers())
-        ratios = [s.requests_per_s / c.requests_per_s for s, c in pairs]
-        # A round whose floor ran in the slow mode gives a ratio above 1 that means nothing;
-        # the service's median against the best floor seen is the figure to hold to the target.
-        worst = statistics.median(s.requests_per_s for s, _ in pairs) / max(c.requests_per_s for _, c in pairs)
-        rows.append(
-            (
-                "single score over HTTP, `python -m lambda_app`, 2 workers, wrk -t2 -c16, three rounds",
-                "; ".join(f"{s.row()}" for s, _ in pairs),
-                "constant route, same server: " + "; ".join(c.row() for _, c in pairs),
-                ", ".join(f"{r:.2f}x" for r in ratios) + f" floor; median service / fastest floor: {worst:.2f}x",
-                ">= 2,000 req/s, p99 <= 25 ms, 0 errors, >= 0.5x floor",
-            )
-        )
-        rows.append(
-            (
-                f"1,000-applicant batch over HTTP, end to end (wrk, {batch_http.CONNECTIONS} connections)",
-                f"{batch.http_rows_per_s:,.0f} rows/s ({batch.requests} batches, {batch.errors} errors)",
-                f"raw CatBoost batch predict {batch.raw_rows_per_s:,.0f} rows/s",
-                f"{batch.ratio:.0%} of floor",
-                ">= 25% of floor",
-            )
-        )
-        rows.append(records_http_row(seconds))
-        print("overload: floods of plain and explained scores ...", file=sys.stderr)
-        floods, _ = overload.measure(min(seconds, 10), shedding=True)
-        for calm, *loaded in (floods[i : i + 3] for i in range(0, len(floods), 3)):
-            for flood in loaded:
-                rows.append(
-                    (
-                        f"overload: {flood.what}s at {flood.connections:,} connections, shedding on, clients "
-                        + ("waiting out Retry-After" if flood.honour else "retrying at once"),
-                        f"accepted {flood.accepted_per_s:,.0f} req/s, accepted p99 {flood.accepted_p99_ms:.1f} ms "
-                        f"(probe), {flood.statuses.get(503, 0) / max(sum(flood.statuses.values()), 1):.0%} shed, "
-                        f"{flood.socket_errors['timeout']} socket timeouts, "
-                        f"{sum(flood.socket_errors.values()) - flood.socket_errors['timeout']} other socket errors",
-                        f"same server at {calm.connections} connections: {calm.accepted_per_s:,.0f} req/s, "
-                        f"p99 {calm.accepted_p99_ms:.1f} ms",
-                        f"{flood.share:.0%} of it",
-                        f"0 timeouts, p99 <= {overload.P99_MS:.0f} ms, >= {overload.SHARE:.0%}",
-                    )
-                )
+        http, peak_kb = http_rows(seconds, log)
+        rows += http
     else:
         print("wrk not installed (apt-get install -y wrk): HTTP figures skipped", file=sys.stderr)
 
@@ -169,6 +124,95 @@ def records_http_row(seconds: int) -> Row:
         "records off, same server: " + "; ".join(r.row() for r in kept.off),
         f"median on / fastest off: {kept.ratio:.2f}x",
         ">= 0.7x records off",
+    )
+
+
+def http_rows(seconds: int, log: Path) -> tuple[list[Row], int]:
+    """The rows measured over loopback HTTP with wrk, and the peak memory of a serving worker."""
+    rows: list[Row] = []
+    body = to_json(example())
+    pairs = []
+    # Three rounds, floor then service, each on fresh processes: this VM's throughput is
+    # bimodal (when its vCPUs go idle, waking them costs more than a request), and a
+    # process stays in whichever mode it starts in, so one pair alone can compare the
+    # service in one mode with the floor in the other. Every round is reported.
+    for round_ in (1, 2, 3):
+        print(f"round {round_}: wrk -t2 -c16 -d{seconds}s, constant route, then the service ...", file=sys.stderr)
+        with serve("benchmarks.floor_server") as floor:
+            const = wrk.run(f"{floor.url}/v1/score", body, seconds)
+        with serve("lambda_app", log=log) as server:
+            single = wrk.run(f"{server.url}/v1/score", body, seconds)
+            pairs.append((single, const))
+            if round_ == 3:
+                print(f"explained scores: wrk -t2 -c16 -d{seconds}s ...", file=sys.stderr)
+                explained = wrk.run(f"{server.url}/v1/score?explain=true", body, seconds)
+                print("1,000-applicant batches over HTTP ...", file=sys.stderr)
+                batch = batch_http.measure(server.url, applicants(1000), seconds=min(seconds, 20))
+                peak_kb = max(status_kb(pid, "VmHWM") for pid in server.workers())
+    ratios = [s.requests_per_s / c.requests_per_s for s, c in pairs]
+    # A round whose floor ran in the slow mode gives a ratio above 1 that means nothing;
+    # the service's median against the best floor seen is the figure to hold to the target.
+    worst = statistics.median(s.requests_per_s for s, _ in pairs) / max(c.requests_per_s for _, c in pairs)
+    rows.append(
+        (
+            "single score over HTTP, `python -m lambda_app`, 2 workers, wrk -t2 -c16, three rounds",
+            "; ".join(f"{s.row()}" for s, _ in pairs),
+            "constant route, same server: " + "; ".join(c.row() for _, c in pairs),
+            ", ".join(f"{r:.2f}x" for r in ratios) + f" floor; median service / fastest floor: {worst:.2f}x",
+            ">= 2,000 req/s, p99 <= 25 ms, 0 errors, >= 0.5x floor",
+        )
+    )
+    plain = pairs[-1][0]
+    rows.append(
+        (
+            "explained single score over HTTP (`?explain=true`), same server as round 3, wrk -t2 -c16",
+            explained.row(),
+            f"plain score, same server, round 3: {plain.row()}",
+            f"{explained.requests_per_s / plain.requests_per_s:.0%} of the plain score's throughput",
+            ">= 2,000 req/s, p99 <= 25 ms, 0 errors",
+        )
+    )
+    rows.append(
+        (
+            f"1,000-applicant batch over HTTP, end to end (wrk, {batch_http.CONNECTIONS} connections)",
+            f"{batch.http_rows_per_s:,.0f} rows/s ({batch.requests} batches, {batch.errors} errors)",
+            f"raw CatBoost batch predict {batch.raw_rows_per_s:,.0f} rows/s",
+            f"{batch.ratio:.0%} of floor",
+            ">= 25% of floor",
+        )
+    )
+    rows.append(records_http_row(seconds))
+    print("overload: floods of plain and explained scores ...", file=sys.stderr)
+    floods, _ = overload.measure(min(seconds, 10), shedding=True)
+    for calm, *loaded in (floods[i : i + 3] for i in range(0, len(floods), 3)):
+        for flood in loaded:
+            rows.append(
+                (
+                    f"overload: {flood.what}s at {flood.connections:,} connections, shedding on, clients "
+                    + ("waiting out Retry-After" if flood.honour else "retrying at once"),
+                    f"accepted {flood.accepted_per_s:,.0f} req/s, accepted p99 {flood.accepted_p99_ms:.1f} ms "
+                    f"(probe), {flood.statuses.get(503, 0) / max(sum(flood.statuses.values()), 1):.0%} shed, "
+                    f"{flood.socket_errors['timeout']} socket timeouts, "
+                    f"{sum(flood.socket_errors.values()) - flood.socket_errors['timeout']} other socket errors",
+                    f"same server at {calm.connections} connections: {calm.accepted_per_s:,.0f} req/s, "
+                    f"p99 {calm.accepted_p99_ms:.1f} ms",
+                    f"{flood.share:.0%} of it",
+                    f"0 timeouts, p99 <= {overload.P99_MS:.0f} ms, >= {overload.SHARE:.0%}",
+                )
+            )
+    return rows, peak_kb
+
+
+def explain_row() -> Row:
+    print("explanations in process ...", file=sys.stderr)
+    shap = explain.measure()
+    return (
+        "SHAP values of one applicant in process (median), the service's leaf table",
+        f"{shap.one_us:.0f} µs alone (reasons' attribution included); {shap.batch_row_us:.0f} µs each "
+        f"in a batch of 32; the table built once per model in {shap.table_ms:.0f} ms",
+        f"CatBoost's ShapValues call for one row {shap.catboost_us:.0f} µs",
+        f"{shap.catboost_us / shap.one_us:.1f}x faster alone, {shap.catboost_us / shap.batch_row_us:.1f}x in a batch",
+        "reported; values equal CatBoost's to 1e-9 (tests)",
     )
 
 

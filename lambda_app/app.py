@@ -97,6 +97,7 @@ def create_app(
         pages.install()
     else:
         pages.load()
+        service.scorer.prepare_explanations()  # here, before the server's workers fork, not in each
     app.add_middleware(FastScore)
     app.add_middleware(RequestContext, publish_each_request=on_lambda)
     app.add_middleware(BodyTimeout, seconds=settings.request_timeout_s)

@@ -18,6 +18,7 @@ from lambda_app.core.bundle import BundleError, Manifest, read_manifest
 from lambda_app.core.columns import CHOICES, complete_columns, feature_columns
 from lambda_app.core.explanation import Explanation, explanation
 from lambda_app.core.features import categorical_indices, feature_values, model_row
+from lambda_app.core.treeshap import LeafShap, leaf_shap
 
 
 @dataclass(frozen=True)
@@ -144,8 +145,9 @@ class Scorer:
         return np.asarray(quantiles, dtype=float), np.array([100.0 * i / steps for i in range(len(quantiles))])
 
     def explain(self, applicants: Sequence[Mapping[str, Any]], top: int = 4) -> list[Explanation]:
-        """Reason codes from the model's own SHAP values (CatBoost's exact TreeSHAP),
-        attributed to the applicant's fields (lambda_app.core.attribution)."""
+        """Reason codes from the model's own SHAP values (CatBoost's TreeSHAP, each applicant
+        as if asked alone: lambda_app.core.treeshap), attributed to the applicant's fields
+        (lambda_app.core.attribution)."""
         return [
             explanation(applicant, by_field, baseline, top)
             for applicant, (by_field, baseline) in zip(applicants, self.contributions(applicants), strict=True)
@@ -153,17 +155,46 @@ class Scorer:
 
     def contributions(self, applicants: Sequence[Mapping[str, Any]]) -> list[tuple[dict[str, float], float]]:
         """Each applicant's SHAP contribution per input field, and the model's baseline: what
-        `explanation` turns into reasons, whatever number of them a caller asks for."""
+        `explanation` turns into reasons, whatever number of them a caller asks for. Each
+        applicant's values are those it gets alone, however many are explained together."""
+        if not applicants:
+            return []
         columns = self.manifest.features
         index = self.manifest.approval_index
         values = [feature_values(a, index) for a in applicants]
         rows = [[v[c] for c in columns] for v in values]
-        pool = Pool(rows, cat_features=self._cat_indices, feature_names=list(columns), thread_count=1)
-        shap = self.model.get_feature_importance(data=pool, type="ShapValues", thread_count=1)
+        shap = self._shap_values(rows)
         return [
             (field_contributions(columns, [float(x) for x in contributions], v, index), float(baseline))
-            for v, (*contributions, baseline) in zip(values, shap, strict=True)
+            for v, (*contributions, baseline) in zip(values, shap.tolist(), strict=True)
         ]
+
+    def _shap_values(self, rows: list[list[Any]]) -> np.ndarray:
+        table = self.leaf_shap
+        if table is None:  # a model the table cannot hold: CatBoost itself, one applicant a call
+            return np.vstack(
+                [
+                    self.model.get_feature_importance(data=self._named_pool([r]), type="ShapValues", thread_count=1)
+                    for r in rows
+                ]
+            )
+        return table.explain(self.model.calc_leaf_indexes(self._named_pool(rows), thread_count=1))
+
+    def _named_pool(self, rows: list[list[Any]]) -> Pool:
+        return Pool(rows, cat_features=self._cat_indices, feature_names=list(self.manifest.features), thread_count=1)
+
+    def prepare_explanations(self) -> None:
+        """Build what explanations need now rather than on the first one."""
+        _ = self.leaf_shap
+
+    @cached_property
+    def leaf_shap(self) -> LeafShap | None:
+        """Each leaf's SHAP values (lambda_app.core.treeshap), built on the first explanation;
+        None for a model they cannot describe, which CatBoost then explains row by row."""
+        try:
+            return leaf_shap(self.model)
+        except ValueError:
+            return None
 
 
 def rounded(values: np.ndarray, digits: int) -> list[float]:
