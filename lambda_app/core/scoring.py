@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from lambda_app.core.approval import INDEX
 from lambda_app.core.attribution import field_contributions
 from lambda_app.core.bands import band_cuts, band_in, percentile_of
 from lambda_app.core.bundle import BundleError, Manifest, read_manifest
-from lambda_app.core.columns import complete_columns, feature_columns
+from lambda_app.core.columns import CHOICES, complete_columns, feature_columns
 from lambda_app.core.explanation import Explanation, explanation
 from lambda_app.core.features import categorical_indices, feature_values, model_row
 from lambda_app.core.treeshap import LeafShap, leaf_shap
@@ -71,17 +71,17 @@ class Scorer:
             return Pool(self.rows(applicants), cat_features=self._cat_indices, thread_count=1)
         return self._column_pool(feature_columns(applicants, self.manifest.approval_index), len(applicants))
 
-    def score_columns(self, fields: Mapping[str, np.ndarray]) -> list[float]:
-        """`score` for applicants already held as columns (float64 numbers, object arrays of
-        category names; lambda_app.core.columns): the same model input, so the same scores
-        as `score` on the same applicants, without building a dict for each."""
+    def score_columns(self, fields: Mapping[str, np.ndarray]) -> np.ndarray:
+        """`score` for applicants already held as columns (float64 numbers; categories as object
+        arrays of names or as codes, lambda_app.core.columns): the same model input, so the same
+        scores as `score` on the same applicants, without building a dict for each."""
         n = len(next(iter(fields.values()))) if fields else 0
         if not n:
-            return []
+            return np.zeros(0, dtype=np.float64)
         values = complete_columns(fields, self.manifest.approval_index)
         lo, hi = self.manifest.score_range
         predictions = np.clip(self.model.predict(self._column_pool(values, n), thread_count=1), lo, hi)
-        return rounded(predictions, 4)
+        return rounded_array(predictions, 4)
 
     def _column_pool(self, values: Mapping[str, np.ndarray], n: int) -> Pool:
         names = self.manifest.features
@@ -89,14 +89,10 @@ class Scorer:
         categories = [names[i] for i in self._cat_indices]
         text = np.empty((n, len(categories)), dtype=object)  # FeaturesData takes bytes
         for j, c in enumerate(categories):
-            # Each distinct name encoded once (a column holds a handful), without pandas: the
-            # serving entry points load CatBoost without it (lambda_app.core.catboost_lean).
-            column = values[c]
-            encoded = {v: _as_bytes(v) for v in set(column.tolist())}
-            text[:, j] = [encoded[v] for v in column.tolist()]
+            text[:, j] = _category_bytes(c, values[c])
         return Pool(
             FeaturesData(
-                num_feature_data=np.column_stack([values[c] for c in numbers]).astype(np.float32),
+                num_feature_data=_float32_matrix([values[c] for c in numbers], n),
                 cat_feature_data=text if categories else None,
                 num_feature_names=numbers,
                 cat_feature_names=categories or None,
@@ -112,13 +108,19 @@ class Scorer:
         return band_in(score, *self._band_cuts)
 
     def bands(self, scores: np.ndarray) -> list[str]:
-        """`band` of each score, in one search (bands are sorted by their upper edge)."""
+        """`band` of each score."""
+        codes, names = self.band_codes(scores)
+        return list(np.array(names, dtype=object)[codes])
+
+    def band_codes(self, scores: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """`band` of each score as a position in the list of band names (that list second), in
+        one search (bands are sorted by their upper edge): no string per score."""
         cuts, last = self._band_cuts
+        names = [name for _, name in cuts] + [last]
         uppers = np.array([upper for upper, _ in cuts], dtype=np.float64)
         if np.any(np.diff(uppers) < 0):
-            return [self.band(s) for s in np.asarray(scores).tolist()]
-        names = np.array([name for _, name in cuts] + [last], dtype=object)
-        return list(names[np.searchsorted(uppers, scores, side="right")])
+            return np.array([names.index(self.band(s)) for s in np.asarray(scores).tolist()], dtype=np.intp), names
+        return np.searchsorted(uppers, scores, side="right"), names
 
     @cached_property
     def _band_cuts(self) -> tuple[list[tuple[float, str]], str]:
@@ -129,13 +131,11 @@ class Scorer:
         not seen them (out-of-fold scores: the distribution new applicants get)."""
         return percentile_of(score, *self._percentile_axes)
 
-    def percentiles(self, scores: np.ndarray) -> list[float]:
+    def percentiles(self, scores: np.ndarray) -> np.ndarray:
         """`percentile` of each score: one interpolation, each rounded as `percentile` rounds it."""
-        if not len(scores):
-            return []
         if not len(self._percentile_axes[0]):
-            return [float("nan")] * len(scores)
-        return rounded(np.interp(scores, *self._percentile_axes), 1)
+            return np.full(len(scores), np.nan)
+        return rounded_array(np.interp(scores, *self._percentile_axes), 1)
 
     @cached_property
     def _percentile_axes(self) -> tuple[Any, Any]:
@@ -203,14 +203,46 @@ def rounded(values: np.ndarray, digits: int) -> list[float]:
     is within an ulp of a half onto the other side. Those few are rounded by Python; for the
     rest rint(v * 10**digits) is Python's choice, and dividing that whole number by 10**digits
     is the nearest double to the decimal, as round() returns."""
+    result: list[float] = rounded_array(values, digits).tolist()
+    return result
+
+
+def rounded_array(values: np.ndarray, digits: int) -> np.ndarray:
+    """`rounded`, as an array."""
     scale = 10.0**digits
     scaled = np.asarray(values, dtype=np.float64) * scale
     out = np.rint(scaled) / scale
     near_half = np.abs(np.abs(scaled - np.floor(scaled)) - 0.5) < 1e-6
-    result: list[float] = out.tolist()
     for i in np.flatnonzero(near_half | ~np.isfinite(scaled)).tolist():
-        result[i] = round(float(values[i]), digits)
-    return result
+        out[i] = round(float(values[i]), digits)
+    return out
+
+
+def _float32_matrix(columns: Sequence[np.ndarray], n: int) -> np.ndarray:
+    """The columns side by side as float32, as CatBoost reads every number: converted once,
+    straight into place (no float64 matrix in between). Column-major: each column is written
+    in one run, and CatBoost, which keeps features column by column, takes this layout several
+    times faster than rows."""
+    out = np.empty((n, len(columns)), dtype=np.float32, order="F")
+    for j, column in enumerate(columns):
+        out[:, j] = column
+    return out
+
+
+def _category_bytes(name: str, column: np.ndarray) -> np.ndarray | list[bytes]:
+    """A category column as the bytes CatBoost reads, without pandas: the serving entry points
+    load CatBoost without it (lambda_app.core.catboost_lean)."""
+    if column.dtype.kind in "iu":
+        encoded: np.ndarray = _choice_bytes(name)[column]
+        return encoded
+    # Each distinct name encoded once (a column holds a handful).
+    names = {v: _as_bytes(v) for v in set(column.tolist())}
+    return [names[v] for v in column.tolist()]
+
+
+@cache
+def _choice_bytes(name: str) -> np.ndarray:
+    return np.array([_as_bytes(v) for v in CHOICES[name].tolist()], dtype=object)
 
 
 @lru_cache(maxsize=64)

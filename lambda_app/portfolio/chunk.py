@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from lambda_app.core.columns import category_names
 from lambda_app.core.explanation import Explanation
 from lambda_app.core.schema import FIELDS
 from lambda_app.core.scoring import Scorer
@@ -27,22 +26,25 @@ def score_chunk(scorer: Scorer, table: pa.Table, *, typed: bool, explain: bool =
 
 
 def results(scorer: Scorer, checked: Validated, explain: bool) -> pa.Table:
-    n = len(checked.valid)
-    scores = np.asarray(scorer.score_columns(checked.fields), dtype=np.float64)
-    where = np.flatnonzero(checked.valid)
-    risk_score = np.full(n, np.nan)
-    risk_score[where] = scores
-    valid = pa.array(checked.valid)
+    scores = scorer.score_columns(checked.fields)
+    # The valid rows' results spread over the chunk's rows; the others' are null (an empty cell).
+    failed = None if checked.valid.all() else ~checked.valid
+    codes, names = scorer.band_codes(scores)
     columns: dict[str, pa.Array] = {
-        "risk_score": _masked(pa.array(risk_score), valid),
-        "risk_band": _masked(_spread(scorer.bands(scores), where, n), valid),
-        "percentile": _masked(pa.array(_spread_floats(scorer.percentiles(scores), where, n)), valid),
+        "risk_score": pa.array(_spread(scores, checked.valid, np.nan), mask=failed),
+        "risk_band": pa.array(names, pa.string()).take(pa.array(_spread(codes, checked.valid, 0), mask=failed)),
+        "percentile": pa.array(_spread(scorer.percentiles(scores), checked.valid, np.nan), mask=failed),
     }
     if explain:
+        where = np.flatnonzero(checked.valid)
         found = scorer.explain(applicants(checked.fields), top=REASONS) if len(where) else []
-        reasons = [reason_text(e) for e in found]
-        columns["reasons"] = _masked(_spread(reasons, where, n), valid)
-    columns["errors"] = pa.array(checked.errors, type=pa.string())
+        reasons = np.full(len(checked.valid), None, dtype=object)
+        reasons[where] = [reason_text(e) for e in found]
+        columns["reasons"] = pa.array(reasons, type=pa.string())
+    every_row_valid = failed is None  # then every error cell is "", made in one go
+    n = len(checked.valid)
+    errors = pa.repeat(pa.scalar("", pa.string()), n) if every_row_valid else pa.array(checked.errors, pa.string())
+    columns["errors"] = errors
     return pa.table(columns)
 
 
@@ -50,7 +52,9 @@ def applicants(fields: dict[str, np.ndarray]) -> list[dict[str, Any]]:
     """The valid rows as the API's applicants (ints as int), for the explanations."""
     n = len(next(iter(fields.values()))) if fields else 0
     as_lists = {
-        f.name: [int(v) for v in fields[f.name].tolist()] if f.kind == "int" else fields[f.name].tolist()
+        f.name: [int(v) for v in fields[f.name].tolist()]
+        if f.kind == "int"
+        else category_names(f.name, fields[f.name]).tolist()
         for f in FIELDS
     }
     return [{name: column[i] for name, column in as_lists.items()} for i in range(n)]
@@ -62,18 +66,10 @@ def reason_text(e: Explanation) -> str:
     return "; ".join(f"{r.feature} {r.contribution:+.1f}" for r in reasons)
 
 
-def _spread(values: Sequence[Any], where: np.ndarray, n: int) -> pa.Array:
-    out = np.full(n, None, dtype=object)
-    out[where] = values
-    return pa.array(out, type=pa.string())
-
-
-def _spread_floats(values: Sequence[float], where: np.ndarray, n: int) -> np.ndarray:
-    out = np.full(n, np.nan)
-    out[where] = values
+def _spread(values: np.ndarray, valid: np.ndarray, filler: Any) -> np.ndarray:
+    """The valid rows' values in their places among all the chunk's rows (filler elsewhere)."""
+    if valid.all():
+        return values
+    out = np.full(len(valid), filler, dtype=values.dtype)
+    out[valid] = values
     return out
-
-
-def _masked(array: pa.Array, valid: pa.Array) -> pa.Array:
-    """Nulls (an empty CSV cell) for the rows that failed."""
-    return pc.if_else(valid, array, pa.scalar(None, type=array.type))

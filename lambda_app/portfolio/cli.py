@@ -21,6 +21,7 @@ from lambda_app.portfolio.progress import Progress
 from lambda_app.portfolio.run import Summary, run
 from lambda_app.portfolio.sink import Sink
 from lambda_app.portfolio.source import InputError, Source
+from lambda_app.portfolio.worker import without_pandas
 from lambda_app.settings import cpu_workers, get_settings
 
 
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None, prog: str = "loan-risk score") -> int:
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if args.workers is not None and args.workers < 1:
         parser.error("--workers must be at least 1")
+    without_pandas()
     settings = get_settings()
     workers = args.workers or cpu_workers()
     try:

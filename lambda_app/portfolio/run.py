@@ -1,7 +1,9 @@
-"""The scoring pipeline of one file: chunks read here, scored in worker processes (one per core,
-each loading the bundle once), written here in input order. At most two chunks per worker are
-in flight, so memory stays flat whatever the file's size. With workers, this process reads and
-writes only: it never imports CatBoost (the workers do)."""
+"""The scoring pipeline of one file: chunks read here, scored by `workers` processes (one per
+core, each loading the bundle once), written here in input order. This process is one of them:
+it reads and writes every chunk, and scores a chunk itself whenever the others already have
+IN_FLIGHT_PER_WORKER each, so the reading never waits on idle cores and one interpreter fewer
+starts. At most a few chunks per worker are held at once, so memory stays flat whatever the
+file's size."""
 
 from __future__ import annotations
 
@@ -11,16 +13,14 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
+from lambda_app.portfolio import worker
 from lambda_app.portfolio.sink import Sink
 from lambda_app.portfolio.source import ID, Chunk, Source
-
-if TYPE_CHECKING:
-    from lambda_app.core.scoring import Scorer
 
 IN_FLIGHT_PER_WORKER = 2
 
@@ -60,18 +60,6 @@ def output(chunk: Chunk, key: str, scored: pa.Table) -> pa.Table:
     return table.drop_columns(["_row"])
 
 
-_scorers: dict[str, Scorer] = {}  # each worker process's own, loaded on its first chunk
-
-
-def _score(model_dir: str, table: pa.Table, typed: bool, explain: bool) -> pa.Table:
-    from lambda_app.core.scoring import Scorer
-    from lambda_app.portfolio.chunk import score_chunk
-
-    if model_dir not in _scorers:
-        _scorers[model_dir] = Scorer.load(Path(model_dir))
-    return score_chunk(_scorers[model_dir], table, typed=typed, explain=explain)
-
-
 def run(
     source: Source,
     sink: Sink,
@@ -96,27 +84,42 @@ def run(
     bundle = str(model_dir)
     if workers <= 1:
         for chunk in source.chunks():
-            finish(chunk, _score(bundle, chunk.table.select(source.columns), source.typed, explain))
+            finish(chunk, worker.score(bundle, chunk.table.select(source.columns), source.typed, explain))
     else:
         # spawn, not fork: a fresh interpreter per worker, never a copy of this one's threads.
         context = multiprocessing.get_context("spawn")
-        with context.Pool(workers) as pool:
-            pending: deque[tuple[Chunk, Any]] = deque()
+        with context.Pool(workers - 1, initializer=worker.without_pandas) as pool:
+            pending: deque[tuple[Chunk, Any]] = deque()  # input order: AsyncResults, or tables scored here
+            away = 0  # chunks handed to the other processes and not yet collected
             for chunk in source.chunks():
-                work = pool.apply_async(_score, (bundle, chunk.table.select(source.columns), source.typed, explain))
-                pending.append((chunk, work))
-                if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
+                table = chunk.table.select(source.columns)
+                if away < (workers - 1) * IN_FLIGHT_PER_WORKER:
+                    work = (bundle, worker.to_bytes(table), source.typed, explain)
+                    pending.append((chunk, pool.apply_async(worker.score_serialized, work)))
+                    away += 1
+                else:
+                    pending.append((chunk, worker.score(bundle, table, source.typed, explain)))
+                # Write what is done in order; wait only when too much is held.
+                while pending and (_done(pending[0][1]) or len(pending) > workers * IN_FLIGHT_PER_WORKER):
                     done, result = pending.popleft()
-                    finish(done, result.get())
+                    if isinstance(result, pa.Table):
+                        finish(done, result)
+                    else:
+                        finish(done, worker.from_bytes(result.get()))
+                        away -= 1
             while pending:
                 done, result = pending.popleft()
-                finish(done, result.get())
+                finish(done, result if isinstance(result, pa.Table) else worker.from_bytes(result.get()))
     if not wrote:  # a header and no rows: still a results file, with its header
         names = source.columns + ([ID] if source.key == ID else [])
         empty = Chunk(pa.table({c: pa.array([], pa.string()) for c in names}), np.array([], np.int64))
         sink.write(output(empty, source.key, _empty_results(explain)))
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _done(result: Any) -> bool:
+    return isinstance(result, pa.Table) or bool(result.ready())
 
 
 def _empty_results(explain: bool) -> pa.Table:

@@ -123,7 +123,9 @@ class Source:
         wanted = self.columns + ([ID] if self.key == ID else [])
         start = 1
         try:
-            for batch in self._parquet.iter_batches(batch_size=CHUNK_ROWS, columns=wanted):
+            # One thread, as the CSV reader: the other cores are scoring, and decoding a batch's
+            # columns on Arrow's pool only adds the hand-offs.
+            for batch in self._parquet.iter_batches(batch_size=CHUNK_ROWS, columns=wanted, use_threads=False):
                 n = batch.num_rows
                 yield Chunk(pa.Table.from_batches([batch]), np.arange(start, start + n, dtype=np.int64))
                 start += n

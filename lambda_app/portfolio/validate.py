@@ -21,13 +21,13 @@ import pyarrow.compute as pc
 from pydantic import ValidationError
 
 from lambda_app.core.batch import field_errors
-from lambda_app.core.schema import FIELDS, Applicant, FieldSpec
+from lambda_app.core.schema import FIELDS, SPECS, Applicant, FieldSpec
 
 
 @dataclass
 class Validated:
     """One chunk: which rows are valid, their fields as columns (the valid rows only, in
-    order: float64 numbers, object arrays of category names) and each row's errors."""
+    order: float64 numbers, categories as codes, lambda_app.core.columns) and each row's errors."""
 
     valid: np.ndarray  # bool, one per row of the chunk
     fields: dict[str, np.ndarray]
@@ -61,16 +61,17 @@ def _validate(table: pa.Table, check: Any, slow: Any) -> Validated:
     for spec in FIELDS:
         if spec.name not in present:
             ok[:] = False
-            values[spec.name] = np.zeros(n, dtype=object if spec.kind == "category" else np.float64)
+            values[spec.name] = np.zeros(n, dtype=np.int32 if spec.kind == "category" else np.float64)
             continue
-        field_ok, field_values = check(spec, table.column(spec.name))
+        field_ok, values[spec.name] = check(spec, table.column(spec.name))
         ok &= field_ok
-        # Arrow hands out read-only views; rows pydantic accepts are written into the column.
-        values[spec.name] = field_values if field_values.flags.writeable else field_values.copy()
     errors = [""] * n
     valid = ok.copy()
     columns = [c for c in table.column_names if c in values]
-    for i in np.flatnonzero(~ok).tolist():
+    odd = np.flatnonzero(~ok).tolist()
+    if odd:  # Arrow hands out read-only views; rows pydantic accepts are written into the columns
+        values = {name: v if v.flags.writeable else v.copy() for name, v in values.items()}
+    for i in odd:
         record = {c: table.column(c)[i].as_py() for c in columns}
         try:
             applicant = slow(record).model_dump()
@@ -79,8 +80,29 @@ def _validate(table: pa.Table, check: Any, slow: Any) -> Validated:
             continue
         valid[i] = True
         for name, value in applicant.items():
-            values[name][i] = value
+            values[name][i] = SPECS[name].choices.index(value) if SPECS[name].choices else value
+    if valid.all():  # the usual chunk: the columns as they are, no copy
+        return Validated(valid, values, errors)
     return Validated(valid, {name: column[valid] for name, column in values.items()}, errors)
+
+
+_NUMPY_TYPES = {pa.float64(): np.float64, pa.int32(): np.int32, pa.int64(): np.int64}
+
+
+def _numpy(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """As a numpy array (nulls as zeros), read off its buffer: Array.to_numpy goes through
+    pyarrow's pandas conversion, which imports pandas (lambda_app.portfolio.worker.without_pandas)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
+    if values.null_count:
+        values = pc.fill_null(values, False if pa.types.is_boolean(values.type) else pa.scalar(0, values.type))
+    start, n = values.offset, len(values)
+    data = values.buffers()[1]
+    if pa.types.is_boolean(values.type):  # bits, least significant first
+        bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8), bitorder="little") if n else np.zeros(0, np.uint8)
+        return bits[start : start + n].view(bool)
+    kind = _NUMPY_TYPES[values.type]
+    return np.frombuffer(data, dtype=kind)[start : start + n] if n else np.zeros(0, dtype=kind)
 
 
 def _in_range(spec: FieldSpec, x: np.ndarray) -> np.ndarray:
@@ -94,16 +116,21 @@ def _in_range(spec: FieldSpec, x: np.ndarray) -> np.ndarray:
 
 
 def _categories(spec: FieldSpec, column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    # Exact names only, as pydantic's Literal takes them; a name's code is its place in the choices.
+    choices = pa.array(spec.choices, pa.string())
+    if pa.types.is_dictionary(column.type) and pa.types.is_string(column.type.value_type):
+        # Parquet's dictionary-encoded strings: each distinct name looked up once.
+        looked_up = [pc.index_in(part.dictionary, value_set=choices).take(part.indices) for part in column.chunks]
+        column = pa.chunked_array(looked_up, pa.int32())
+        ok = _numpy(column.is_valid())
+        return ok, _numpy(pc.fill_null(column, 0))
     if pa.types.is_dictionary(column.type):
         column = column.cast(column.type.value_type)
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
-        return np.zeros(len(column), dtype=bool), np.full(len(column), "", dtype=object)
-    ok = pc.fill_null(pc.is_in(column, value_set=pa.array(spec.choices)), False)
-    # The few distinct names as Python strings once, spread by index: no string object per row.
-    encoded = pc.dictionary_encode(column).combine_chunks()
-    names = np.array([*encoded.dictionary.to_pylist(), None], dtype=object)
-    indices = pc.fill_null(encoded.indices, len(names) - 1).to_numpy(zero_copy_only=False)
-    return ok.to_numpy(zero_copy_only=False), names[indices]
+        return np.zeros(len(column), dtype=bool), np.zeros(len(column), dtype=np.int32)
+    codes = pc.index_in(column, value_set=choices)
+    ok = _numpy(codes.is_valid())
+    return ok, _numpy(pc.fill_null(codes, 0))
 
 
 DECIMAL = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
@@ -112,26 +139,49 @@ DECIMAL = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 def _text_field(spec: FieldSpec, column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     if spec.kind == "category":
         return _categories(spec, column)
-    target = pa.int64() if spec.kind == "int" else pa.float64()
     if spec.kind == "int":
-        # ASCII digits only: arrow's integer parsing also reads hex ("0x12"), which pydantic
-        # refuses. A sign, spaces or "45.0" (which pydantic reads) are left to pydantic.
-        plain = pc.and_(pc.ascii_is_decimal(column), pc.less_equal(pc.utf8_length(column), 15))
-        plain = pc.fill_null(plain, False)
+        # 1 to 15 ASCII digits only: arrow's integer parsing also reads hex ("0x12"), which
+        # pydantic refuses. A sign, spaces or "45.0" (which pydantic reads) are left to pydantic.
+        # Such digits are read exactly as a double too.
+        digits = _digits(column)
+        plain = pa.array(digits) if digits is not None else _digits_by_cell(column)
     else:
         try:  # arrow reads a subset of pydantic's decimals (no spaces, no "_"), to the same double
-            parsed = pc.cast(column, target)
+            parsed = pc.cast(column, pa.float64())
             plain = pc.invert(parsed.is_null())
         except pa.ArrowInvalid:  # some cell is not a plain decimal: find which
             plain = pc.fill_null(pc.match_substring_regex(column, DECIMAL), False)
-    ok = plain.to_numpy(zero_copy_only=False)
+    ok = _numpy(plain)
     try:
         if spec.kind == "int" or not ok.all():
-            parsed = pc.cast(column if ok.all() else pc.if_else(plain, column, "0"), target)
+            parsed = pc.cast(column if ok.all() else pc.if_else(plain, column, "0"), pa.float64())
     except pa.ArrowInvalid:  # a plain number arrow still will not read: leave the column to pydantic
         return np.zeros(len(column), dtype=bool), np.zeros(len(column), dtype=np.float64)
-    x = parsed.to_numpy(zero_copy_only=False).astype(np.float64)
+    x = np.asarray(_numpy(parsed), dtype=np.float64)
     return ok & _in_range(spec, x), x
+
+
+def _digits(column: pa.ChunkedArray) -> np.ndarray | None:
+    """Which cells are 1 to 15 ASCII digits, read off the column's bytes in one pass when every
+    byte is a digit (a column of whole numbers, the usual case); None otherwise."""
+    parts = []
+    for chunk in column.chunks:
+        if chunk.type != pa.string() or chunk.null_count:
+            return None
+        _, offsets_buffer, data_buffer = chunk.buffers()
+        offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[chunk.offset : chunk.offset + len(chunk) + 1]
+        if data_buffer is not None and len(offsets):
+            text = np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0] : offsets[-1]]
+            if (text - np.uint8(ord("0")) > 9).any():  # uint8: bytes below "0" wrap round to large
+                return None
+        lengths = np.diff(offsets)
+        parts.append((lengths >= 1) & (lengths <= 15))
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+
+
+def _digits_by_cell(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    plain = pc.and_(pc.ascii_is_decimal(column), pc.less_equal(pc.utf8_length(column), 15))
+    return pc.fill_null(plain, False)
 
 
 def _typed_field(spec: FieldSpec, column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
@@ -141,8 +191,8 @@ def _typed_field(spec: FieldSpec, column: pa.ChunkedArray) -> tuple[np.ndarray, 
     n = len(column)
     if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):  # strings, booleans, ...: pydantic decides
         return np.zeros(n, dtype=bool), np.zeros(n, dtype=np.float64)
-    present = ~column.is_null().to_numpy(zero_copy_only=False)
-    x = pc.fill_null(column, 0).cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False)
+    present = ~_numpy(column.is_null())
+    x = _numpy(pc.fill_null(column, 0).cast(pa.float64(), safe=False))
     ok = present & _in_range(spec, x)
     if spec.kind == "int" and pa.types.is_floating(kind):
         ok &= np.floor(x) == x  # a whole float is an integer (schema.WholeNumber)

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from lambda_app.core.approval import INDEX
-from lambda_app.core.columns import feature_columns
+from lambda_app.core.columns import CHOICES, feature_columns
 from lambda_app.core.features import feature_values
+from lambda_app.core.schema import CATEGORICAL, FEATURES, SPECS
 from lambda_app.core.scoring import Scorer
 from training import synth
 
@@ -45,3 +46,11 @@ def test_a_batch_scores_as_its_applicants_do_one_by_one(scorer: Scorer, people: 
     alone = [scorer.score([p])[0] for p in people]
     assert together == alone
     assert np.isfinite(together).all()
+
+
+def test_categories_as_codes_score_as_names_do(scorer: Scorer, people: list[dict[str, Any]]) -> None:
+    named = {f: np.array([p[f] for p in people], dtype=object if f in CATEGORICAL else np.float64) for f in FEATURES}
+    coded = {**named, **{c: np.array([SPECS[c].choices.index(p[c]) for p in people]) for c in CATEGORICAL}}
+    assert scorer.score_columns(coded).tolist() == scorer.score_columns(named).tolist() == scorer.score(people)
+    # every choice's code, not only the common ones
+    assert {c: set(coded[c].tolist()) for c in CATEGORICAL} == {c: set(range(len(CHOICES[c]))) for c in CATEGORICAL}

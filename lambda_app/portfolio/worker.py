@@ -1,0 +1,71 @@
+"""Scoring a chunk in whichever process holds it: a worker process of `loan-risk score`, or the
+reading process itself when the workers are busy. Each process loads the bundle once, on its
+first chunk; a worker process starts with what scoring needs and nothing else (no S3 client,
+no file writers, no pandas)."""
+
+from __future__ import annotations
+
+import importlib.abc
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from lambda_app.core.catboost_lean import import_catboost_without_pandas
+
+if TYPE_CHECKING:
+    from lambda_app.core.scoring import Scorer
+
+_scorers: dict[str, Scorer] = {}
+
+
+def without_pandas() -> None:
+    """Run this process as if pandas were not installed, unless it is loaded already. CatBoost
+    and pyarrow each import pandas on first use only to recognise pandas objects among their
+    inputs, which this pipeline never passes them: a large share of each process's start.
+    CatBoost is imported as lambda_app.core.catboost_lean does; pyarrow looks for pandas again
+    on every conversion, so the import stays refused for the process's life. For processes
+    that only run the pipeline: the workers and the `loan-risk score` command."""
+    if "pandas" in sys.modules or any(isinstance(f, _NoPandas) for f in sys.meta_path):
+        return
+    import_catboost_without_pandas()
+    # A finder, not None in sys.modules: pyarrow's compiled import takes a None there as the module.
+    sys.meta_path.insert(0, _NoPandas())
+
+
+class _NoPandas(importlib.abc.MetaPathFinder):
+    def find_spec(self, name: str, path: Any, target: Any = None) -> None:
+        if name.partition(".")[0] == "pandas":
+            raise ModuleNotFoundError("pandas is not used by loan-risk score's processes", name=name)
+
+
+def score(model_dir: str, table: pa.Table, typed: bool, explain: bool) -> pa.Table:
+    """lambda_app.portfolio.chunk.score_chunk with this process's scorer for the bundle."""
+    if model_dir not in _scorers:
+        import_catboost_without_pandas()
+        from lambda_app.core.scoring import Scorer
+
+        _scorers[model_dir] = Scorer.load(Path(model_dir))
+    from lambda_app.portfolio.chunk import score_chunk
+
+    return score_chunk(_scorers[model_dir], table, typed=typed, explain=explain)
+
+
+def score_serialized(model_dir: str, chunk: bytes, typed: bool, explain: bool) -> bytes:
+    """`score` for a chunk sent from another process: the chunk and its results travel as Arrow
+    IPC streams, one copy each way, where pickling the tables (what multiprocessing does with
+    them) copies every buffer several times over."""
+    return to_bytes(score(model_dir, from_bytes(chunk), typed, explain))
+
+
+def to_bytes(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    data: bytes = sink.getvalue().to_pybytes()
+    return data
+
+
+def from_bytes(data: bytes) -> pa.Table:
+    return pa.ipc.open_stream(pa.py_buffer(data)).read_all()  # views of `data`, not copies
