@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from lambda_app.core.catboost_lean import import_catboost_without_pandas
+from lambda_app.core.catboost_lean import import_catboost_lean
 
 if TYPE_CHECKING:
     from lambda_app.core.scoring import Scorer
@@ -29,7 +29,7 @@ def without_pandas() -> None:
     that only run the pipeline: the workers and the `loan-risk score` command."""
     if "pandas" in sys.modules or any(isinstance(f, _NoPandas) for f in sys.meta_path):
         return
-    import_catboost_without_pandas()
+    import_catboost_lean()
     # A finder, not None in sys.modules: pyarrow's compiled import takes a None there as the module.
     sys.meta_path.insert(0, _NoPandas())
 
@@ -43,7 +43,7 @@ class _NoPandas(importlib.abc.MetaPathFinder):
 def score(model_dir: str, table: pa.Table, typed: bool, explain: bool) -> pa.Table:
     """lambda_app.portfolio.chunk.score_chunk with this process's scorer for the bundle."""
     if model_dir not in _scorers:
-        import_catboost_without_pandas()
+        import_catboost_lean()
         from lambda_app.core.scoring import Scorer
 
         _scorers[model_dir] = Scorer.load(Path(model_dir))
