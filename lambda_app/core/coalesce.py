@@ -4,10 +4,6 @@ CatBoost's cost per call dwarfs its cost per row, so under load the server score
 request that arrived during one turn of the event loop together. Nothing waits for a
 timer: a lone request is scored on the very next turn, and batches grow only as fast as
 requests pile up while the model is busy.
-
-`in_thread` runs each batch in a worker thread (for work that releases the GIL and takes
-long enough to stall the event loop, such as SHAP explanations), one batch at a time:
-requests that arrive meanwhile form the next batch, which starts when this one ends.
 """
 
 from __future__ import annotations
@@ -21,21 +17,17 @@ Item = Mapping[str, Any]
 
 
 class Coalescer(Generic[T]):
-    def __init__(self, many: Callable[[Sequence[Item]], Sequence[T]], max_rows: int = 64, in_thread: bool = False):
+    def __init__(self, many: Callable[[Sequence[Item]], Sequence[T]], max_rows: int = 64):
         self.many = many
         self.max_rows = max_rows
-        self.in_thread = in_thread
         self._pending: list[tuple[Item, asyncio.Future[T]]] = []
-        self._busy = False
         self.calls = 0  # model calls made, for tests and benchmarks
 
     async def score(self, item: Item) -> T:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._pending.append((item, future))
-        if self._busy:
-            pass  # the batch in flight flushes this one when it ends
-        elif len(self._pending) >= self.max_rows:
+        if len(self._pending) >= self.max_rows:
             self._flush()
         elif len(self._pending) == 1:
             # After the callbacks already queued for this turn: the other requests
@@ -44,29 +36,14 @@ class Coalescer(Generic[T]):
         return await future
 
     def _flush(self) -> None:
-        if self._busy or not self._pending:
+        if not self._pending:
             return
         batch, self._pending = self._pending[: self.max_rows], self._pending[self.max_rows :]
         self.calls += 1
-        items = [item for item, _ in batch]
-        if not self.in_thread:
-            try:
-                _resolve(batch, self.many(items))
-            except Exception as e:  # every waiting request gets the model's error as its own
-                _fail(batch, e)
-            return
-        self._busy = True
-        running = asyncio.get_running_loop().run_in_executor(None, self.many, items)
-        running.add_done_callback(lambda done: self._finished(batch, done))
-
-    def _finished(self, batch: list[tuple[Item, asyncio.Future[T]]], done: asyncio.Future[Sequence[T]]) -> None:
-        self._busy = False
-        error = done.exception()
-        if error is not None:
-            _fail(batch, error)
-        else:
-            _resolve(batch, done.result())
-        self._flush()
+        try:
+            _resolve(batch, self.many([item for item, _ in batch]))
+        except Exception as e:  # every waiting request gets the model's error as its own
+            _fail(batch, e)
 
 
 def _resolve(batch: Sequence[tuple[Item, asyncio.Future[T]]], results: Sequence[T]) -> None:

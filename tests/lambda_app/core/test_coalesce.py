@@ -90,26 +90,3 @@ def test_later_requests_start_a_new_batch(n: int) -> None:
 
     asyncio.run(main())
     assert model.calls == [n, n]
-
-
-def test_threaded_batches_form_while_one_is_in_flight() -> None:
-    model = Model()
-    coalescer: Coalescer[float] = Coalescer(model, max_rows=64, in_thread=True)
-
-    async def main() -> list[float]:
-        first = asyncio.ensure_future(coalescer.score({"x": 0}))
-        await asyncio.sleep(0)  # the first batch (one request) is now in its thread
-        rest = [coalescer.score({"x": i}) for i in range(1, 6)]
-        return [await first, *await asyncio.gather(*rest)]
-
-    assert asyncio.run(main()) == [2.0 * i for i in range(6)]
-    assert model.calls == [1, 5]  # the five that came while the first ran went together
-
-
-def test_a_threaded_model_error_reaches_every_waiting_request() -> None:
-    coalescer: Coalescer[float] = Coalescer(Model(fail=True), in_thread=True)
-
-    async def main() -> list[BaseException | float]:
-        return await asyncio.gather(*(coalescer.score({"x": i}) for i in range(3)), return_exceptions=True)
-
-    assert all(isinstance(r, RuntimeError) for r in asyncio.run(main()))
