@@ -193,7 +193,7 @@ class Scorer:
         None for a model they cannot describe, which CatBoost then explains row by row."""
         try:
             return leaf_shap(self.model)
-        except ValueError:
+        except Exception:  # any model the table cannot describe or CatBoost cannot export: explained as before
             return None
 
 

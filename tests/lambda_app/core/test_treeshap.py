@@ -80,3 +80,10 @@ def test_the_services_model_explains_a_batch_as_catboost_explains_each_alone(sco
         [(expected, expected_baseline)] = reference.contributions([applicant])
         assert baseline == pytest.approx(expected_baseline, abs=1e-9)
         assert by_field == pytest.approx(expected, abs=1e-9)
+
+
+def test_a_model_the_table_cannot_describe_leaves_the_scorer_to_catboost(scorer: Scorer) -> None:
+    """No table, and no error: such a scorer explains row by row with CatBoost (the reference
+    scorer of the test above takes that path)."""
+    model, _, _ = toy(3, one_hot_max_size=2)  # CTR features
+    assert Scorer(model, scorer.manifest).leaf_shap is None
