@@ -2,7 +2,7 @@
 
 CatBoost explains an applicant with path-dependent TreeSHAP over its symmetric trees, using the
 leaf weights kept in the model as each node's cover. When a leaf that no training row reached
-holds a value (model shrinkage leaves such leaves behind), CatBoost adds the data it is asked to
+holds a value (monotone constraints leave such leaves behind), CatBoost adds the data it is asked to
 explain to that cover, so an applicant's values shift with whoever else shares the call. The
 service has always asked one applicant at a time: its reasons, and the records that replay
 checks, are those of an applicant alone.
