@@ -15,6 +15,7 @@ X-Ray (lambda_app.tracing), and logs carry the API Gateway request id as correla
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from lambda_app.startup import start_up
@@ -49,22 +50,18 @@ with start_up():  # everything a cold start imports and builds: lambda_app.start
     warnings.filterwarnings("ignore", "No application metrics to publish")
 
 Asgi = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
-_asgi: Asgi | None = None
 
 
+@cache
 def full_app() -> Asgi:
     """The app through Mangum, built on first use around the handler's scoring service."""
-    global _asgi
-    if _asgi is None:
-        with start_up():
-            from mangum import Mangum
+    with start_up():
+        from mangum import Mangum
 
-            from lambda_app.app import create_app
+        from lambda_app.app import create_app
 
-            app = create_app(settings, on_lambda=True, service=service)
-            _asgi = Mangum(app, lifespan="off", text_mime_types=TEXT_MIME_TYPES)  # type: ignore[assignment]
-    assert _asgi is not None
-    return _asgi
+        app = create_app(settings, on_lambda=True, service=service)
+        return Mangum(app, lifespan="off", text_mime_types=TEXT_MIME_TYPES)  # type: ignore[return-value]
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

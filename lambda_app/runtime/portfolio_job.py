@@ -18,18 +18,19 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from lambda_app.core.catboost_lean import import_catboost_lean
+from lambda_app.startup import start_up
 
-# The image has neither pandas nor scipy: CatBoost is imported without them, as the scoring
-# handler does (lambda_app.core.catboost_lean).
-import_catboost_lean()
+with start_up():  # as lambda_app.handler: the image has neither pandas nor scipy
+    from lambda_app.core.catboost_lean import import_catboost_lean
 
-from lambda_app.core.batch import validate_strings  # noqa: E402
-from lambda_app.core.model_source import resolve  # noqa: E402
-from lambda_app.core.schema import FEATURES  # noqa: E402
-from lambda_app.core.scoring import Scorer  # noqa: E402
-from lambda_app.service import ScoringService  # noqa: E402
-from lambda_app.settings import get_settings  # noqa: E402
+    import_catboost_lean()  # before the service imports CatBoost: see that module
+
+    from lambda_app.core.batch import validate_strings
+    from lambda_app.core.model_source import resolve
+    from lambda_app.core.schema import FEATURES
+    from lambda_app.core.scoring import Scorer
+    from lambda_app.service import ScoringService
+    from lambda_app.settings import get_settings
 
 RESULTS_BUCKET = "RESULTS_BUCKET"  # environment: where batch results go
 RESULTS_PREFIX = "results"
