@@ -8,6 +8,16 @@ task, the middleware stack, the response machinery), so against clients that ret
 most of a flooded worker went to refusals. Here a refusal is a comparison and one write of
 bytes rendered at start-up: no ASGI task, and the body is never handed to anyone.
 
+A client that asks again on the same connection before the Retry-After it was given, while
+the worker is still full, is refused again only once that time has come (the request is held,
+not read further, and costs nothing meanwhile). Answered at once, clients that retry at once
+turned a flooded worker's spare time into refusals, tens of thousands a second, and the
+accepted requests starved: pacing them to the wait the service asked for keeps the worker on
+the accepted ones. The next request on that connection is judged afresh. Clients that wait out
+Retry-After never meet the hold. Behind a load balancer, whose connections carry many clients'
+requests, another client's request may be held in their place: it is answered within
+Retry-After, with the 503 it would most likely have had at once.
+
 On Lambda each environment gets one request per invocation and no server runs, so nothing
 is shed there.
 """
@@ -111,6 +121,9 @@ class SheddingProtocol(HttpToolsProtocol):
     arrives next could not be told apart from it."""
 
     admission: Admission  # one per worker process: see server_options
+    # Loop time until which this connection's last refusal asked it to wait (0: none pending).
+    _retry_at = 0.0
+    _hold: asyncio.TimerHandle | None = None
 
     def on_headers_complete(self) -> None:
         admission = self.admission
@@ -126,9 +139,14 @@ class SheddingProtocol(HttpToolsProtocol):
             if path not in admission.exempt_raw and not admission.admits(EXPLAINED_COST if explained(query) else 1):
                 # Decided before uvicorn builds the request's scope and cycle: most of a
                 # flooded worker's requests end here.
-                self.cycle = admission.answered
                 keep_alive = self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
-                self._refuse(keep_alive and not self.expect_100_continue, self.parser.get_method() == b"HEAD")
+                keep_alive = keep_alive and not self.expect_100_continue
+                head = self.parser.get_method() == b"HEAD"
+                if keep_alive and self.loop.time() < self._retry_at:
+                    self._hold_refusal(head)
+                else:
+                    self.cycle = admission.answered
+                    self._refuse(keep_alive, head)
                 return
         super().on_headers_complete()
 
@@ -148,13 +166,40 @@ class SheddingProtocol(HttpToolsProtocol):
             keep_alive = cycle.keep_alive and not cycle.waiting_for_100_continue
             self._refuse(keep_alive, scope["method"] == "HEAD")
 
-    def _refuse(self, keep_alive: bool, head: bool) -> None:
+    def _refuse(self, keep_alive: bool, head: bool, held: bool = False) -> None:
         count("RequestsShed")
         self.transport.write(self.admission.responses[keep_alive, head])
         if keep_alive:
+            # After a held refusal the next request is judged afresh.
+            self._retry_at = 0.0 if held else self.loop.time() + RETRY_AFTER_S
             self.on_response_complete()
         else:
             self.transport.close()
+
+    def _hold_refusal(self, head: bool) -> None:
+        """Refuse the request when the connection's Retry-After is up. Meanwhile nothing more
+        is read (what arrived of its body is dropped with it), and a request pipelined behind
+        it waits in uvicorn's pipeline to be judged once the refusal is written."""
+        held = RequestResponseCycle.__new__(RequestResponseCycle)
+        held.response_complete = held.disconnected = False
+        held.keep_alive = True  # uvicorn's graceful shutdown sets it false
+        held.body, held.more_body, held.message_event = b"", True, asyncio.Event()
+        self.cycle = held
+        self.flow.pause_reading()
+        count("RetriesHeld")
+        self._hold = self.loop.call_at(self._retry_at, self._answer_held, held, head)
+
+    def _answer_held(self, held: RequestResponseCycle, head: bool) -> None:
+        self._hold = None
+        held.response_complete = True  # the parser drops what is left of its body
+        if not self.transport.is_closing():
+            self._refuse(held.keep_alive, head, held=True)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._hold is not None:
+            self._hold.cancel()
+            self._hold = None
+        super().connection_lost(exc)
 
     def on_message_begin(self) -> None:
         # The timer below may have been started by the end of a refused request's body that

@@ -72,11 +72,16 @@ def _hold_all_places(url: str, stack: ExitStack) -> list[socket.socket]:
 
 
 def test_excess_requests_get_503_problems_at_once_and_accepted_ones_succeed(server: str) -> None:
-    with ExitStack() as stack, httpx.Client(timeout=5) as client:
+    def new_client_scores(_: int) -> httpx.Response:
+        # A connection each: a second request on a refused connection would be held (below).
+        with httpx.Client(timeout=5) as client:
+            return _score(client, server)
+
+    with ExitStack() as stack:
         held = _hold_all_places(server, stack)
         with ThreadPoolExecutor(8) as pool:
             started = time.monotonic()
-            shed = list(pool.map(lambda _: _score(client, server), range(8)))
+            shed = list(pool.map(new_client_scores, range(8)))
             elapsed = time.monotonic() - started
         assert [r.status_code for r in shed] == [503] * 8
         assert elapsed < 1.0  # answered, not queued behind the held requests
@@ -305,6 +310,93 @@ def test_the_connection_is_closed_after_a_refusal_when_the_body_may_not_follow(e
         assert head.startswith(b"HTTP/1.1 503") and _header(head, b"connection") == b"close"
         s.settimeout(2)
         assert s.recv(65536) == b""
+
+
+def _timed(s: socket.socket, request: bytes) -> tuple[bytes, float]:
+    started = time.monotonic()
+    s.sendall(request)
+    head, _ = _read_response(s)
+    return head, time.monotonic() - started
+
+
+def test_a_retry_before_retry_after_is_refused_when_that_time_comes_then_judged_afresh() -> None:
+    """A client that asks again at once is answered no sooner than it was told to come back;
+    its next request is refused at once again while the worker is full."""
+    with gate_server(limit=1) as (port, _gate), ExitStack() as stack:
+        _hold(port, stack)
+        s = stack.enter_context(_connect(port))
+        first, at_once = _timed(s, _request("/score", b"{}"))
+        early, held = _timed(s, _request("/score", b"{}"))
+        fresh, again = _timed(s, _request("/score", b"{}"))
+        assert first.startswith(b"HTTP/1.1 503") and at_once < 0.5
+        assert early.startswith(b"HTTP/1.1 503") and _header(early, b"retry-after") == b"1"
+        assert 0.8 < held + at_once < 2.0  # about Retry-After after the first refusal
+        assert fresh.startswith(b"HTTP/1.1 503") and again < 0.5
+        assert _open_and_quiet(s)
+
+
+def test_a_client_that_waits_out_retry_after_is_answered_at_once() -> None:
+    with gate_server(limit=1) as (port, _gate), ExitStack() as stack:
+        _hold(port, stack)
+        s = stack.enter_context(_connect(port))
+        assert _timed(s, _request("/score"))[0].startswith(b"HTTP/1.1 503")
+        time.sleep(1.05)
+        head, took = _timed(s, _request("/score"))
+        assert head.startswith(b"HTTP/1.1 503") and took < 0.5
+
+
+def test_a_retry_before_retry_after_is_taken_at_once_when_there_is_room() -> None:
+    with gate_server(limit=1) as (port, gate), ExitStack() as stack:
+        _hold(port, stack)
+        s = stack.enter_context(_connect(port))
+        assert _timed(s, _request("/score"))[0].startswith(b"HTTP/1.1 503")
+        gate.release.set()
+        time.sleep(0.2)  # the held request finishes: its place is free
+        head, took = _timed(s, _request("/score", b"abc"))
+        assert head.startswith(b"HTTP/1.1 200") and took < 0.5
+
+
+def test_requests_pipelined_behind_a_held_refusal_are_answered_after_it_in_order() -> None:
+    """The held request's body is dropped, and what follows it on the connection is read in
+    step once it is answered: a health check passes, a score is judged afresh."""
+    with gate_server(limit=1) as (port, gate), ExitStack() as stack:
+        _hold(port, stack)
+        s = stack.enter_context(_connect(port))
+        assert _timed(s, _request("/score"))[0].startswith(b"HTTP/1.1 503")
+        disguised = _request("/smuggled", method="GET")
+        s.sendall(_request("/score", disguised) + _request("/health", method="GET") + _request("/next", b"xy"))
+        gate.release.set()  # room by the time the held refusal is written
+        answers = [_read_response(s) for _ in range(3)]
+        assert [head[:12] for head, _ in answers] == [b"HTTP/1.1 503", b"HTTP/1.1 200", b"HTTP/1.1 200"]
+        assert json.loads(answers[1][1]) == {"path": "/health", "read": 0}
+        assert json.loads(answers[2][1]) == {"path": "/next", "read": 2}
+        assert _open_and_quiet(s)
+
+
+def test_a_held_connection_that_closes_costs_the_worker_nothing_more() -> None:
+    with gate_server(limit=1) as (port, gate), ExitStack() as stack:
+        _hold(port, stack)
+        with _connect(port) as gone:
+            assert _timed(gone, _request("/score"))[0].startswith(b"HTTP/1.1 503")
+            gone.sendall(_request("/score"))  # held, then the client leaves
+        time.sleep(1.2)  # past the hold: its timer found the connection gone
+        gate.release.set()
+        time.sleep(0.2)
+        with _connect(port) as s:
+            assert _timed(s, _request("/score"))[0].startswith(b"HTTP/1.1 200")
+
+
+def test_held_retries_are_counted(capsys: pytest.CaptureFixture[str]) -> None:
+    with gate_server(limit=1) as (port, _gate), ExitStack() as stack:
+        _hold(port, stack)
+        publish()
+        capsys.readouterr()
+        s = stack.enter_context(_connect(port))
+        for _ in range(2):
+            assert _timed(s, _request("/score"))[0].startswith(b"HTTP/1.1 503")
+        publish()
+    documents = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert any(d.get("RetriesHeld") == [1.0] and d.get("RequestsShed") == [2.0] for d in documents)
 
 
 def test_health_is_answered_by_a_full_worker() -> None:
