@@ -183,7 +183,7 @@ class SheddingProtocol(HttpToolsProtocol):
         held = RequestResponseCycle.__new__(RequestResponseCycle)
         held.response_complete = held.disconnected = False
         held.keep_alive = True  # uvicorn's graceful shutdown sets it false
-        held.body, held.more_body, held.message_event = b"", True, asyncio.Event()
+        held.body, held.more_body, held.message_event = bytearray(), True, asyncio.Event()
         self.cycle = held
         self.flow.pause_reading()
         count("RetriesHeld")
