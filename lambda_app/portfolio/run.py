@@ -88,7 +88,7 @@ def run(
     else:
         # spawn, not fork: a fresh interpreter per worker, never a copy of this one's threads.
         context = multiprocessing.get_context("spawn")
-        with context.Pool(workers - 1, initializer=worker.without_pandas) as pool:
+        with context.Pool(workers - 1, initializer=worker.start) as pool:
             pending: deque[tuple[Chunk, Any]] = deque()  # input order: AsyncResults, or tables scored here
             away = 0  # chunks handed to the other processes and not yet collected
             for chunk in source.chunks():

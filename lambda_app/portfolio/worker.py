@@ -5,6 +5,7 @@ no file writers, no pandas)."""
 
 from __future__ import annotations
 
+import gc
 import importlib.abc
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from lambda_app.core.catboost_lean import import_catboost_lean
+from lambda_app.portfolio.process import keep_freed_memory
 
 if TYPE_CHECKING:
     from lambda_app.core.scoring import Scorer
@@ -40,6 +42,13 @@ class _NoPandas(importlib.abc.MetaPathFinder):
             raise ModuleNotFoundError("pandas is not used by loan-risk score's processes", name=name)
 
 
+def start() -> None:
+    """A worker process's initializer: the start-up of lambda_app.portfolio.process (the
+    environment it sets is inherited already) and no pandas."""
+    keep_freed_memory()
+    without_pandas()
+
+
 def score(model_dir: str, table: pa.Table, typed: bool, explain: bool) -> pa.Table:
     """lambda_app.portfolio.chunk.score_chunk with this process's scorer for the bundle."""
     if model_dir not in _scorers:
@@ -47,6 +56,7 @@ def score(model_dir: str, table: pa.Table, typed: bool, explain: bool) -> pa.Tab
         from lambda_app.core.scoring import Scorer
 
         _scorers[model_dir] = Scorer.load(Path(model_dir))
+        gc.freeze()  # the modules and the model live as long as the process: no collection walks them again
     from lambda_app.portfolio.chunk import score_chunk
 
     return score_chunk(_scorers[model_dir], table, typed=typed, explain=explain)
