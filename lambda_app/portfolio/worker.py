@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from lambda_app.core.catboost_lean import import_catboost_lean
+from lambda_app.portfolio.handoff import Handed, take
 from lambda_app.portfolio.process import keep_freed_memory
 
 if TYPE_CHECKING:
@@ -62,11 +63,11 @@ def score(model_dir: str, table: pa.Table, typed: bool, explain: bool) -> pa.Tab
     return score_chunk(_scorers[model_dir], table, typed=typed, explain=explain)
 
 
-def score_serialized(model_dir: str, chunk: bytes, typed: bool, explain: bool) -> bytes:
-    """`score` for a chunk sent from another process: the chunk and its results travel as Arrow
-    IPC streams, one copy each way, where pickling the tables (what multiprocessing does with
-    them) copies every buffer several times over."""
-    return to_bytes(score(model_dir, from_bytes(chunk), typed, explain))
+def score_handed(model_dir: str, handed: Handed, typed: bool, explain: bool) -> bytes:
+    """`score` for a chunk handed over by the reading process (lambda_app.portfolio.handoff);
+    its results go back as an Arrow IPC stream, where pickling the table (what multiprocessing
+    does with it) would copy every buffer several times over."""
+    return to_bytes(score(model_dir, take(handed), typed, explain))
 
 
 def to_bytes(table: pa.Table) -> bytes:
