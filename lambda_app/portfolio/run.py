@@ -8,6 +8,7 @@ file's size."""
 from __future__ import annotations
 
 import multiprocessing
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable
@@ -87,8 +88,8 @@ def run(
         for chunk in source.chunks():
             finish(chunk, worker.score(bundle, chunk.table.select(source.columns), source.typed, explain))
     else:
-        # spawn, not fork: a fresh interpreter per worker, never a copy of this one's threads.
-        context = multiprocessing.get_context("spawn")
+        worker.load(bundle)  # here first: a forked worker starts with it
+        context = multiprocessing.get_context(start_method())
         with context.Pool(workers - 1, initializer=worker.start) as pool, Handoff() as handoff:
             pending: deque[tuple[Chunk, Any]] = deque()  # input order: (Handed, AsyncResult), or tables scored here
             away = 0  # chunks handed to the other processes and not yet collected
@@ -116,6 +117,19 @@ def run(
         sink.write(output(empty, source.key, _empty_results(explain)))
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def start_method() -> str:
+    """fork where there is one and no other Python thread runs (one could hold a lock the copy
+    would wait on for ever): the worker then starts as a copy of this process, its imports done
+    and the bundle loaded, where a spawned interpreter spends a sizeable share of a run's CPU
+    time on importing numpy, pyarrow, CatBoost and pydantic again. The native threads this
+    process may have are fork-aware: Arrow's thread pools start afresh in the child, and its
+    allocators (jemalloc, mimalloc) take and release their locks around a fork. Elsewhere
+    (another OS, a caller's threads) spawn, a fresh interpreter."""
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
 
 
 def _collect(result: Any, handoff: Handoff) -> pa.Table:

@@ -50,14 +50,19 @@ def start() -> None:
     without_pandas()
 
 
-def score(model_dir: str, table: pa.Table, typed: bool, explain: bool) -> pa.Table:
-    """lambda_app.portfolio.chunk.score_chunk with this process's scorer for the bundle."""
+def load(model_dir: str) -> None:
+    """This process's scorer for the bundle, loaded once."""
     if model_dir not in _scorers:
         import_catboost_lean()
         from lambda_app.core.scoring import Scorer
 
         _scorers[model_dir] = Scorer.load(Path(model_dir))
         gc.freeze()  # the modules and the model live as long as the process: no collection walks them again
+
+
+def score(model_dir: str, table: pa.Table, typed: bool, explain: bool) -> pa.Table:
+    """lambda_app.portfolio.chunk.score_chunk with this process's scorer for the bundle."""
+    load(model_dir)
     from lambda_app.portfolio.chunk import score_chunk
 
     return score_chunk(_scorers[model_dir], table, typed=typed, explain=explain)
