@@ -49,7 +49,12 @@ class _Slot:
     def _grow(self, size: int) -> None:
         # Only ever longer: a worker's mapping of the shorter file stays valid for what it reads.
         capacity = max(size + size // 4, 1 << 20)
-        os.ftruncate(self.fd, capacity)
+        # Space taken now, so that a full /dev/shm (a container's is often small) or disk is an
+        # error here rather than a bus error when a page of the mapping is first written.
+        if hasattr(os, "posix_fallocate"):
+            os.posix_fallocate(self.fd, 0, capacity)
+        else:
+            os.ftruncate(self.fd, capacity)
         if self.map is not None:
             self.map.close()
         self.map = mmap.mmap(self.fd, capacity)
@@ -73,13 +78,18 @@ class Handoff:
         self._busy: dict[str, _Slot] = {}
         self._made = 0
 
-    def put(self, table: pa.Table) -> Handed:
+    def put(self, table: pa.Table) -> Handed | None:
+        """The chunk in a slot; None when there is no room for it (the caller sends it some other way)."""
         if self._free:
             slot = self._free.pop()
         else:
             slot = _Slot(Path(self._dir.name) / f"chunk-{self._made}")
             self._made += 1
-        handed = slot.write(table)
+        try:
+            handed = slot.write(table)
+        except OSError:
+            self._free.append(slot)
+            return None
         self._busy[handed.path] = slot
         return handed
 

@@ -91,13 +91,15 @@ def run(
         worker.load(bundle)  # here first: a forked worker starts with it
         context = multiprocessing.get_context(start_method())
         with context.Pool(workers - 1, initializer=worker.start) as pool, Handoff() as handoff:
-            pending: deque[tuple[Chunk, Any]] = deque()  # input order: (Handed, AsyncResult), or tables scored here
+            pending: deque[tuple[Chunk, Any]] = (
+                deque()
+            )  # input order: (Handed or None, AsyncResult), or tables scored here
             away = 0  # chunks handed to the other processes and not yet collected
             for chunk in source.chunks():
                 table = chunk.table.select(source.columns)
                 if away < (workers - 1) * IN_FLIGHT_PER_WORKER:
                     handed = handoff.put(table)
-                    work = (bundle, handed, source.typed, explain)
+                    work = (bundle, worker.to_bytes(table) if handed is None else handed, source.typed, explain)
                     pending.append((chunk, (handed, pool.apply_async(worker.score_handed, work))))
                     away += 1
                 else:
@@ -138,7 +140,8 @@ def _collect(result: Any, handoff: Handoff) -> pa.Table:
         return result
     handed, answer = result
     scored = worker.from_bytes(answer.get())
-    handoff.release(handed)
+    if handed is not None:
+        handoff.release(handed)
     return scored
 
 

@@ -68,11 +68,13 @@ def score(model_dir: str, table: pa.Table, typed: bool, explain: bool) -> pa.Tab
     return score_chunk(_scorers[model_dir], table, typed=typed, explain=explain)
 
 
-def score_handed(model_dir: str, handed: Handed, typed: bool, explain: bool) -> bytes:
-    """`score` for a chunk handed over by the reading process (lambda_app.portfolio.handoff);
-    its results go back as an Arrow IPC stream, where pickling the table (what multiprocessing
-    does with it) would copy every buffer several times over."""
-    return to_bytes(score(model_dir, take(handed), typed, explain))
+def score_handed(model_dir: str, chunk: Handed | bytes, typed: bool, explain: bool) -> bytes:
+    """`score` for a chunk handed over by the reading process: in a shared slot
+    (lambda_app.portfolio.handoff), or as an Arrow IPC stream when no slot had room. Its results
+    go back as an IPC stream, where pickling the table (what multiprocessing does with it) would
+    copy every buffer several times over."""
+    table = take(chunk) if isinstance(chunk, Handed) else from_bytes(chunk)
+    return to_bytes(score(model_dir, table, typed, explain))
 
 
 def to_bytes(table: pa.Table) -> bytes:

@@ -189,3 +189,20 @@ def test_the_worker_is_spawned_while_another_thread_runs() -> None:
     finally:
         stop.set()
         other.join()
+
+
+def test_a_full_shared_memory_does_not_stop_the_run(
+    portfolio_csv: Path, bundle_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No room for a chunk in /dev/shm: it goes to the worker as bytes, the same file comes out."""
+    import os
+
+    def full(*_: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    alone, two = tmp_path / "one.csv", tmp_path / "two.csv"
+    assert main(["--in", str(portfolio_csv), "--out", str(alone), "--model", str(bundle_dir), "--workers", "1"]) == 0
+    monkeypatch.setattr(os, "posix_fallocate", full, raising=False)
+    monkeypatch.setattr(os, "ftruncate", full)
+    assert main(["--in", str(portfolio_csv), "--out", str(two), "--model", str(bundle_dir), "--workers", "2"]) == 0
+    assert two.read_bytes() == alone.read_bytes()
