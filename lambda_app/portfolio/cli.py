@@ -13,16 +13,19 @@ import sys
 import tempfile
 from pathlib import Path
 
-from lambda_app.core.bundle import BundleError, read_manifest
-from lambda_app.core.commandline import Parser
-from lambda_app.core.model_source import resolve
-from lambda_app.portfolio import storage
-from lambda_app.portfolio.progress import Progress
-from lambda_app.portfolio.run import Summary, run
-from lambda_app.portfolio.sink import Sink
-from lambda_app.portfolio.source import InputError, Source
-from lambda_app.portfolio.worker import without_pandas
-from lambda_app.settings import cpu_workers, get_settings
+from lambda_app.portfolio.process import lean_start_up
+
+with lean_start_up():  # before numpy and pyarrow load: lambda_app.portfolio.process says why
+    from lambda_app.core.bundle import BundleError, read_manifest
+    from lambda_app.core.commandline import Parser
+    from lambda_app.core.model_source import resolve
+    from lambda_app.portfolio import storage
+    from lambda_app.portfolio.progress import Progress
+    from lambda_app.portfolio.run import Summary, run
+    from lambda_app.portfolio.sink import Sink
+    from lambda_app.portfolio.source import InputError, Source
+    from lambda_app.portfolio.worker import without_pandas
+    from lambda_app.settings import cpu_workers, get_settings
 
 
 def main(argv: list[str] | None = None, prog: str = "loan-risk score") -> int:

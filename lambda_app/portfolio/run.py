@@ -8,6 +8,7 @@ file's size."""
 from __future__ import annotations
 
 import multiprocessing
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable
@@ -19,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from lambda_app.portfolio import worker
+from lambda_app.portfolio.handoff import Handoff
 from lambda_app.portfolio.sink import Sink
 from lambda_app.portfolio.source import ID, Chunk, Source
 
@@ -86,30 +88,31 @@ def run(
         for chunk in source.chunks():
             finish(chunk, worker.score(bundle, chunk.table.select(source.columns), source.typed, explain))
     else:
-        # spawn, not fork: a fresh interpreter per worker, never a copy of this one's threads.
-        context = multiprocessing.get_context("spawn")
-        with context.Pool(workers - 1, initializer=worker.without_pandas) as pool:
-            pending: deque[tuple[Chunk, Any]] = deque()  # input order: AsyncResults, or tables scored here
+        worker.load(bundle)  # here first: a forked worker starts with it
+        context = multiprocessing.get_context(start_method())
+        with context.Pool(workers - 1, initializer=worker.start) as pool, Handoff() as handoff:
+            pending: deque[tuple[Chunk, Any]] = (
+                deque()
+            )  # input order: (Handed or None, AsyncResult), or tables scored here
             away = 0  # chunks handed to the other processes and not yet collected
             for chunk in source.chunks():
                 table = chunk.table.select(source.columns)
                 if away < (workers - 1) * IN_FLIGHT_PER_WORKER:
-                    work = (bundle, worker.to_bytes(table), source.typed, explain)
-                    pending.append((chunk, pool.apply_async(worker.score_serialized, work)))
+                    handed = handoff.put(table)
+                    work = (bundle, worker.to_bytes(table) if handed is None else handed, source.typed, explain)
+                    pending.append((chunk, (handed, pool.apply_async(worker.score_handed, work))))
                     away += 1
                 else:
                     pending.append((chunk, worker.score(bundle, table, source.typed, explain)))
                 # Write what is done in order; wait only when too much is held.
                 while pending and (_done(pending[0][1]) or len(pending) > workers * IN_FLIGHT_PER_WORKER):
                     done, result = pending.popleft()
-                    if isinstance(result, pa.Table):
-                        finish(done, result)
-                    else:
-                        finish(done, worker.from_bytes(result.get()))
+                    finish(done, _collect(result, handoff))
+                    if not isinstance(result, pa.Table):
                         away -= 1
             while pending:
                 done, result = pending.popleft()
-                finish(done, result if isinstance(result, pa.Table) else worker.from_bytes(result.get()))
+                finish(done, _collect(result, handoff))
     if not wrote:  # a header and no rows: still a results file, with its header
         names = source.columns + ([ID] if source.key == ID else [])
         empty = Chunk(pa.table({c: pa.array([], pa.string()) for c in names}), np.array([], np.int64))
@@ -118,8 +121,32 @@ def run(
     return summary
 
 
+def start_method() -> str:
+    """fork where there is one and no other Python thread runs (one could hold a lock the copy
+    would wait on for ever): the worker then starts as a copy of this process, its imports done
+    and the bundle loaded, where a spawned interpreter spends a sizeable share of a run's CPU
+    time on importing numpy, pyarrow, CatBoost and pydantic again. The native threads this
+    process may have are fork-aware: Arrow's thread pools start afresh in the child, and its
+    allocators (jemalloc, mimalloc) take and release their locks around a fork. Elsewhere
+    (another OS, a caller's threads) spawn, a fresh interpreter."""
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
+def _collect(result: Any, handoff: Handoff) -> pa.Table:
+    """A chunk's results: scored here, or back from a worker (its slot then free again)."""
+    if isinstance(result, pa.Table):
+        return result
+    handed, answer = result
+    scored = worker.from_bytes(answer.get())
+    if handed is not None:
+        handoff.release(handed)
+    return scored
+
+
 def _done(result: Any) -> bool:
-    return isinstance(result, pa.Table) or bool(result.ready())
+    return isinstance(result, pa.Table) or bool(result[1].ready())
 
 
 def _empty_results(explain: bool) -> pa.Table:

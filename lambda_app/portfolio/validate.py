@@ -154,7 +154,9 @@ def _text_field(spec: FieldSpec, column: pa.ChunkedArray) -> tuple[np.ndarray, n
     ok = _numpy(plain)
     try:
         if spec.kind == "int" or not ok.all():
-            parsed = pc.cast(column if ok.all() else pc.if_else(plain, column, "0"), pa.float64())
+            # Plain digits read as integers (cheaper than as doubles, and exact either way).
+            kind = pa.int64() if spec.kind == "int" else pa.float64()
+            parsed = pc.cast(column if ok.all() else pc.if_else(plain, column, "0"), kind)
     except pa.ArrowInvalid:  # a plain number arrow still will not read: leave the column to pydantic
         return np.zeros(len(column), dtype=bool), np.zeros(len(column), dtype=np.float64)
     x = np.asarray(_numpy(parsed), dtype=np.float64)

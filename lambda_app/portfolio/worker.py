@@ -5,6 +5,7 @@ no file writers, no pandas)."""
 
 from __future__ import annotations
 
+import gc
 import importlib.abc
 import sys
 from pathlib import Path
@@ -13,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from lambda_app.core.catboost_lean import import_catboost_lean
+from lambda_app.portfolio.handoff import Handed, take
+from lambda_app.portfolio.process import keep_freed_memory
 
 if TYPE_CHECKING:
     from lambda_app.core.scoring import Scorer
@@ -40,23 +43,38 @@ class _NoPandas(importlib.abc.MetaPathFinder):
             raise ModuleNotFoundError("pandas is not used by loan-risk score's processes", name=name)
 
 
-def score(model_dir: str, table: pa.Table, typed: bool, explain: bool) -> pa.Table:
-    """lambda_app.portfolio.chunk.score_chunk with this process's scorer for the bundle."""
+def start() -> None:
+    """A worker process's initializer: the start-up of lambda_app.portfolio.process (the
+    environment it sets is inherited already) and no pandas."""
+    keep_freed_memory()
+    without_pandas()
+
+
+def load(model_dir: str) -> None:
+    """This process's scorer for the bundle, loaded once."""
     if model_dir not in _scorers:
         import_catboost_lean()
         from lambda_app.core.scoring import Scorer
 
         _scorers[model_dir] = Scorer.load(Path(model_dir))
+        gc.freeze()  # the modules and the model live as long as the process: no collection walks them again
+
+
+def score(model_dir: str, table: pa.Table, typed: bool, explain: bool) -> pa.Table:
+    """lambda_app.portfolio.chunk.score_chunk with this process's scorer for the bundle."""
+    load(model_dir)
     from lambda_app.portfolio.chunk import score_chunk
 
     return score_chunk(_scorers[model_dir], table, typed=typed, explain=explain)
 
 
-def score_serialized(model_dir: str, chunk: bytes, typed: bool, explain: bool) -> bytes:
-    """`score` for a chunk sent from another process: the chunk and its results travel as Arrow
-    IPC streams, one copy each way, where pickling the tables (what multiprocessing does with
-    them) copies every buffer several times over."""
-    return to_bytes(score(model_dir, from_bytes(chunk), typed, explain))
+def score_handed(model_dir: str, chunk: Handed | bytes, typed: bool, explain: bool) -> bytes:
+    """`score` for a chunk handed over by the reading process: in a shared slot
+    (lambda_app.portfolio.handoff), or as an Arrow IPC stream when no slot had room. Its results
+    go back as an IPC stream, where pickling the table (what multiprocessing does with it) would
+    copy every buffer several times over."""
+    table = take(chunk) if isinstance(chunk, Handed) else from_bytes(chunk)
+    return to_bytes(score(model_dir, table, typed, explain))
 
 
 def to_bytes(table: pa.Table) -> bytes:

@@ -159,3 +159,50 @@ def test_a_missing_bundle_exits_2_before_reading(portfolio_csv: Path, tmp_path: 
     err = capsys.readouterr().err
     assert "No model bundle" in err and err.count("\n") == 1
     assert not out.exists()
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_a_forked_or_spawned_worker_writes_the_same_file(
+    method: str, portfolio_csv: Path, bundle_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker process started either way (fork where it can, spawn where another thread
+    runs) scores the chunk handed to it as this process does: byte for byte the one-process file."""
+    from lambda_app.portfolio import run as pipeline
+
+    alone, two = tmp_path / "one.csv", tmp_path / "two.csv"
+    assert main(["--in", str(portfolio_csv), "--out", str(alone), "--model", str(bundle_dir), "--workers", "1"]) == 0
+    monkeypatch.setattr(pipeline, "start_method", lambda: method)
+    assert main(["--in", str(portfolio_csv), "--out", str(two), "--model", str(bundle_dir), "--workers", "2"]) == 0
+    assert two.read_bytes() == alone.read_bytes()
+
+
+def test_the_worker_is_spawned_while_another_thread_runs() -> None:
+    import threading
+
+    from lambda_app.portfolio.run import start_method
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert start_method() == "spawn"
+    finally:
+        stop.set()
+        other.join()
+
+
+def test_a_full_shared_memory_does_not_stop_the_run(
+    portfolio_csv: Path, bundle_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No room for a chunk in /dev/shm: it goes to the worker as bytes, the same file comes out."""
+    import os
+
+    def full(*_: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    alone, two = tmp_path / "one.csv", tmp_path / "two.csv"
+    assert main(["--in", str(portfolio_csv), "--out", str(alone), "--model", str(bundle_dir), "--workers", "1"]) == 0
+    monkeypatch.setattr(os, "posix_fallocate", full, raising=False)
+    monkeypatch.setattr(os, "ftruncate", full)
+    assert main(["--in", str(portfolio_csv), "--out", str(two), "--model", str(bundle_dir), "--workers", "2"]) == 0
+    assert two.read_bytes() == alone.read_bytes()
