@@ -91,9 +91,8 @@ def run(
         worker.load(bundle)  # here first: a forked worker starts with it
         context = multiprocessing.get_context(start_method())
         with context.Pool(workers - 1, initializer=worker.start) as pool, Handoff() as handoff:
-            pending: deque[tuple[Chunk, Any]] = (
-                deque()
-            )  # input order: (Handed or None, AsyncResult), or tables scored here
+            # In input order: (Handed or None, AsyncResult), or tables scored here.
+            pending: deque[tuple[Chunk, Any]] = deque()
             away = 0  # chunks handed to the other processes and not yet collected
             for chunk in source.chunks():
                 table = chunk.table.select(source.columns)
