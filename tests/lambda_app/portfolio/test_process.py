@@ -4,6 +4,7 @@ the collector running."""
 from __future__ import annotations
 
 import gc
+import os
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,6 @@ from lambda_app.portfolio.process import ENVIRONMENT, lean_start_up
 
 
 def test_start_up_sets_defaults_and_keeps_the_users_own(monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
-
     name, *others = list(ENVIRONMENT)
     monkeypatch.setenv(name, "7")
     for other in others:
