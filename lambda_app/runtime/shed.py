@@ -11,9 +11,8 @@ bytes rendered at start-up: no ASGI task, and the body is never handed to anyone
 A client that asks again on the same connection before the Retry-After it was given, while
 the worker is still full, is refused again only once that time has come (the request is held,
 not read further, and costs nothing meanwhile). Answered at once, clients that retry at once
-turned a flooded worker's spare time into refusals, tens of thousands a second, and the
-accepted requests starved: pacing them to the wait the service asked for keeps the worker on
-the accepted ones. The next request on that connection is judged afresh. Clients that wait out
+turned all of a flooded worker's spare time into refusals and the accepted requests starved:
+pacing them to the wait the service asked for keeps the worker on the accepted ones. The next request on that connection is judged afresh. Clients that wait out
 Retry-After never meet the hold. Behind a load balancer, whose connections carry many clients'
 requests, another client's request may be held in their place: it is answered within
 Retry-After, with the 503 it would most likely have had at once.
