@@ -12,8 +12,9 @@ A client that asks again on the same connection before the Retry-After it was gi
 the worker is still full, is refused again only once that time has come (the request is held,
 not read further, and costs nothing meanwhile). Answered at once, clients that retry at once
 turned all of a flooded worker's spare time into refusals and the accepted requests starved:
-pacing them to the wait the service asked for keeps the worker on the accepted ones. The next request on that connection is judged afresh. Clients that wait out
-Retry-After never meet the hold. Behind a load balancer, whose connections carry many clients'
+pacing them to the wait the service asked for keeps the worker on the accepted ones. The next
+request on that connection is judged afresh. Clients that wait out Retry-After never meet the
+hold. Behind a load balancer, whose connections carry many clients'
 requests, another client's request may be held in their place: it is answered within
 Retry-After, with the 503 it would most likely have had at once.
 
@@ -99,14 +100,21 @@ class Admission:
         }
         # Stands in for the request/response cycle of a request refused on its head: answered
         # already, so uvicorn's parser callbacks drop the body that follows.
-        self.answered = RequestResponseCycle.__new__(RequestResponseCycle)
-        self.answered.response_complete = True
-        self.answered.disconnected = False
-        self.answered.message_event = asyncio.Event()
+        self.answered = stand_in_cycle(answered=True)
 
     def admits(self, cost: int) -> bool:
         # A request dearer than the whole limit is still taken on by an idle worker.
         return self.load + cost <= self.limit or self.load == 0
+
+
+def stand_in_cycle(answered: bool) -> RequestResponseCycle:
+    """What uvicorn's parser callbacks and shutdown read of a request's cycle, for a request
+    that never reaches the app: refused on its head (answered), or held (not yet)."""
+    cycle = RequestResponseCycle.__new__(RequestResponseCycle)
+    cycle.response_complete, cycle.disconnected = answered, False
+    cycle.keep_alive = True  # uvicorn's graceful shutdown sets it false
+    cycle.body, cycle.more_body, cycle.message_event = bytearray(), True, asyncio.Event()
+    return cycle
 
 
 class SheddingProtocol(HttpToolsProtocol):
@@ -179,11 +187,7 @@ class SheddingProtocol(HttpToolsProtocol):
         """Refuse the request when the connection's Retry-After is up. Meanwhile nothing more
         is read (what arrived of its body is dropped with it), and a request pipelined behind
         it waits in uvicorn's pipeline to be judged once the refusal is written."""
-        held = RequestResponseCycle.__new__(RequestResponseCycle)
-        held.response_complete = held.disconnected = False
-        held.keep_alive = True  # uvicorn's graceful shutdown sets it false
-        held.body, held.more_body, held.message_event = bytearray(), True, asyncio.Event()
-        self.cycle = held
+        held = self.cycle = stand_in_cycle(answered=False)
         self.flow.pause_reading()
         count("RetriesHeld")
         self._hold = self.loop.call_at(self._retry_at, self._answer_held, held, head)
