@@ -145,9 +145,14 @@ class Source:
 
         options = {
             "ReadOptions": pcsv.ReadOptions(block_size=CHUNK_BYTES, use_threads=False),
-            # Every cell as text, as core.batch reads a CSV: validation parses numbers itself.
+            # Every cell as text, as core.batch reads a CSV: validation parses numbers itself. The
+            # schema's cells as bytes, which validation reads as UTF-8 only where it has to: a
+            # cell that is not UTF-8 fails its row (lambda_app.portfolio.validate), where a
+            # string column would stop the file; `id` is copied to the results, so it must be text.
             "ConvertOptions": pcsv.ConvertOptions(
-                column_types=dict.fromkeys(wanted, pa.string()), include_columns=wanted, strings_can_be_null=False
+                column_types={c: pa.string() if c == ID else pa.binary() for c in wanted},
+                include_columns=wanted,
+                strings_can_be_null=False,
             ),
             "ParseOptions": pcsv.ParseOptions(newlines_in_values=True, invalid_row_handler=skip),
         }

@@ -38,14 +38,21 @@ class Validated:
         return int(self.valid.sum())
 
 
+def _decoded(record: dict[str, Any]) -> dict[str, Any]:
+    """The cells as text. Bytes that are not UTF-8 are not a number or a category name either:
+    a cell pydantic refuses, with its own words."""
+    return {k: v.decode(errors="replace") if isinstance(v, bytes) else v for k, v in record.items()}
+
+
 def error_text(e: ValidationError) -> str:
     """A row's errors in one cell, as core.batch.write_csv words them."""
     return "; ".join(f"{x.field}: {x.message}" for x in field_errors(e))
 
 
 def validate_text(table: pa.Table) -> Validated:
-    """Rows of text (a CSV's cells, every column a string): core.batch.validate_strings' decisions."""
-    return _validate(table, _text_field, lambda record: Applicant.model_validate_strings(record))
+    """Rows of text (a CSV's cells, every column a string, or bytes read as UTF-8):
+    core.batch.validate_strings' decisions. A cell of bytes that is not UTF-8 fails its row."""
+    return _validate(table, _text_field, lambda record: Applicant.model_validate_strings(_decoded(record)))
 
 
 def validate_typed(table: pa.Table) -> Validated:
@@ -126,14 +133,15 @@ def _categories(spec: FieldSpec, column: pa.ChunkedArray) -> tuple[np.ndarray, n
         return ok, _numpy(pc.fill_null(column, 0))
     if pa.types.is_dictionary(column.type):
         column = column.cast(column.type.value_type)
-    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+    if not _is_text(column.type):
         return np.zeros(len(column), dtype=bool), np.zeros(len(column), dtype=np.int32)
-    codes = pc.index_in(column, value_set=choices)
+    codes = pc.index_in(column, value_set=choices.cast(column.type))
     ok = _numpy(codes.is_valid())
     return ok, _numpy(pc.fill_null(codes, 0))
 
 
 DECIMAL = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+DIGITS = r"^[0-9]{1,15}$"
 
 
 def _text_field(spec: FieldSpec, column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
@@ -144,19 +152,19 @@ def _text_field(spec: FieldSpec, column: pa.ChunkedArray) -> tuple[np.ndarray, n
         # pydantic refuses. A sign, spaces or "45.0" (which pydantic reads) are left to pydantic.
         # Such digits are read exactly as a double too.
         digits = _digits(column)
-        plain = pa.array(digits) if digits is not None else _digits_by_cell(column)
+        ok = digits if digits is not None else _numpy(pc.fill_null(pc.match_substring_regex(column, DIGITS), False))
     else:
         try:  # arrow reads a subset of pydantic's decimals (no spaces, no "_"), to the same double
             parsed = pc.cast(column, pa.float64())
-            plain = pc.invert(parsed.is_null())
+            ok = ~_numpy(parsed.is_null())
         except pa.ArrowInvalid:  # some cell is not a plain decimal: find which
-            plain = pc.fill_null(pc.match_substring_regex(column, DECIMAL), False)
-    ok = _numpy(plain)
+            ok = _numpy(pc.fill_null(pc.match_substring_regex(column, DECIMAL), False))
     try:
         if spec.kind == "int" or not ok.all():
             # Plain digits read as integers (cheaper than as doubles, and exact either way).
             kind = pa.int64() if spec.kind == "int" else pa.float64()
-            parsed = pc.cast(column if ok.all() else pc.if_else(plain, column, "0"), kind)
+            plain = column if ok.all() else pc.if_else(pa.array(ok), column, pa.scalar("0").cast(column.type))
+            parsed = pc.cast(plain, kind)
     except pa.ArrowInvalid:  # a plain number arrow still will not read: leave the column to pydantic
         return np.zeros(len(column), dtype=bool), np.zeros(len(column), dtype=np.float64)
     x = np.asarray(_numpy(parsed), dtype=np.float64)
@@ -168,7 +176,7 @@ def _digits(column: pa.ChunkedArray) -> np.ndarray | None:
     byte is a digit (a column of whole numbers, the usual case); None otherwise."""
     parts = []
     for chunk in column.chunks:
-        if chunk.type != pa.string() or chunk.null_count:
+        if chunk.type not in (pa.string(), pa.binary()) or chunk.null_count:
             return None
         _, offsets_buffer, data_buffer = chunk.buffers()
         offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[chunk.offset : chunk.offset + len(chunk) + 1]
@@ -181,9 +189,8 @@ def _digits(column: pa.ChunkedArray) -> np.ndarray | None:
     return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
 
 
-def _digits_by_cell(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    plain = pc.and_(pc.ascii_is_decimal(column), pc.less_equal(pc.utf8_length(column), 15))
-    return pc.fill_null(plain, False)
+def _is_text(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind))
 
 
 def _typed_field(spec: FieldSpec, column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:

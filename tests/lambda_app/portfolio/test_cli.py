@@ -123,6 +123,25 @@ def test_unusable_files_exit_2_with_one_line(
     assert not (tmp_path / "out.csv.partial").exists()
 
 
+def test_a_cell_that_is_not_utf8_fails_its_row_only(portfolio_csv: Path, bundle_dir: Path, tmp_path: Path) -> None:
+    lines = portfolio_csv.read_bytes().split(b"\n")
+    header = lines[0].split(b",")
+    age, status = header.index(b"Age"), header.index(b"EmploymentStatus")
+    for line_number, column in ((2, age), (3, status)):  # data rows 2 and 3
+        cells = lines[line_number].split(b",")
+        cells[column] = cells[column][:1] + b"\xff" + cells[column][1:]
+        lines[line_number] = b",".join(cells)
+    source = tmp_path / "latin.csv"
+    source.write_bytes(b"\n".join(lines))
+    out = tmp_path / "scores.csv"
+    assert main(["--in", str(source), "--out", str(out), "--model", str(bundle_dir), "--workers", "1"]) == 0
+    rows = _read(out)
+    assert len(rows) == ROWS + 1
+    assert rows[1]["errors"].startswith("Age: Input should be a valid integer") and not rows[1]["risk_score"]
+    assert rows[2]["errors"].startswith("EmploymentStatus: Input should be") and not rows[2]["risk_score"]
+    assert rows[0]["risk_score"] and rows[3]["risk_score"]
+
+
 def test_s3_in_and_out(s3: Any, portfolio_csv: Path, bundle_dir: Path, scorer: Scorer, capsys: Any) -> None:
     s3.upload_file(str(portfolio_csv), S3_BUCKET, "in/book.csv")
     code = main(

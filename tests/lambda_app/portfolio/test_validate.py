@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import pyarrow as pa
+import pytest
 
 from lambda_app.core.batch import validate_records, validate_strings
 from lambda_app.core.columns import category_names
@@ -81,9 +82,10 @@ def _same(fast: Any, slow: list[Any]) -> None:
         ], name
 
 
-def test_text_cells_get_pydantics_decisions_errors_and_values() -> None:
+@pytest.mark.parametrize("kind", [pa.string(), pa.binary()], ids=["string", "bytes"])
+def test_text_cells_get_pydantics_decisions_errors_and_values(kind: pa.DataType) -> None:
     rows = _text_rows()
-    table = pa.table({name: pa.array([r[name] for r in rows], pa.string()) for name in FEATURES})
+    table = pa.table({name: pa.array([r[name] for r in rows], pa.string()).cast(kind) for name in FEATURES})
     fast = validate_text(table)
     slow = validate_strings(rows)
     _same(fast, slow)
