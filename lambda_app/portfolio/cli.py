@@ -25,6 +25,7 @@ with lean_start_up():  # before numpy and pyarrow load: lambda_app.portfolio.pro
     from lambda_app.portfolio.sink import Sink
     from lambda_app.portfolio.source import InputError, Source
     from lambda_app.portfolio.worker import without_pandas
+    from lambda_app.portfolio.workers import WorkerLost
     from lambda_app.settings import cpu_workers, get_settings
 
 
@@ -60,6 +61,9 @@ def main(argv: list[str] | None = None, prog: str = "loan-risk score") -> int:
     except (InputError, storage.StorageError, BundleError) as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 2
+    except WorkerLost as e:
+        print(f"{prog}: error: {e}; {args.out} was not written", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"\n{prog}: interrupted; {args.out} was not written (run the command again)", file=sys.stderr)
         return 130

@@ -14,15 +14,15 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from lambda_app.portfolio import worker
-from lambda_app.portfolio.handoff import Handoff
+from lambda_app.portfolio.handoff import Handed, Handoff
 from lambda_app.portfolio.sink import Sink
 from lambda_app.portfolio.source import ID, Chunk, Source
+from lambda_app.portfolio.workers import Ticket, Workers
 
 IN_FLIGHT_PER_WORKER = 2
 
@@ -89,29 +89,27 @@ def run(
             finish(chunk, worker.score(bundle, chunk.table.select(source.columns), source.typed, explain))
     else:
         worker.load(bundle)  # here first: a forked worker starts with it
-        context = multiprocessing.get_context(start_method())
-        with context.Pool(workers - 1, initializer=worker.start) as pool, Handoff() as handoff:
-            # In input order: (Handed or None, AsyncResult), or tables scored here.
-            pending: deque[tuple[Chunk, Any]] = deque()
+        with Workers(workers - 1, bundle, start_method()) as others, Handoff() as handoff:
+            # In input order: the chunk and its results (a table scored here, or a ticket and its slot).
+            pending: deque[tuple[Chunk, pa.Table | tuple[Ticket, Handed]]] = deque()
             away = 0  # chunks handed to the other processes and not yet collected
             for chunk in source.chunks():
                 table = chunk.table.select(source.columns)
-                if away < (workers - 1) * IN_FLIGHT_PER_WORKER:
-                    handed = handoff.put(table)
-                    work = (bundle, worker.to_bytes(table) if handed is None else handed, source.typed, explain)
-                    pending.append((chunk, (handed, pool.apply_async(worker.score_handed, work))))
+                handed = handoff.put(table) if away < (workers - 1) * IN_FLIGHT_PER_WORKER else None
+                if handed is not None:
+                    pending.append((chunk, (others.send(handed, source.typed, explain), handed)))
                     away += 1
-                else:
+                else:  # the others are busy (or there is no room to hand it over): scored here
                     pending.append((chunk, worker.score(bundle, table, source.typed, explain)))
                 # Write what is done in order; wait only when too much is held.
-                while pending and (_done(pending[0][1]) or len(pending) > workers * IN_FLIGHT_PER_WORKER):
+                while pending and (_done(pending[0][1], others) or len(pending) > workers * IN_FLIGHT_PER_WORKER):
                     done, result = pending.popleft()
-                    finish(done, _collect(result, handoff))
+                    finish(done, _collect(result, others, handoff))
                     if not isinstance(result, pa.Table):
                         away -= 1
             while pending:
                 done, result = pending.popleft()
-                finish(done, _collect(result, handoff))
+                finish(done, _collect(result, others, handoff))
     if not wrote:  # a header and no rows: still a results file, with its header
         names = source.columns + ([ID] if source.key == ID else [])
         empty = Chunk(pa.table({c: pa.array([], pa.string()) for c in names}), np.array([], np.int64))
@@ -133,19 +131,18 @@ def start_method() -> str:
     return "spawn"
 
 
-def _collect(result: Any, handoff: Handoff) -> pa.Table:
-    """A chunk's results: scored here, or back from a worker (its slot then free again)."""
+def _collect(result: pa.Table | tuple[Ticket, Handed], others: Workers, handoff: Handoff) -> pa.Table:
+    """A chunk's results: scored here, or back from another process (its slot then free again)."""
     if isinstance(result, pa.Table):
         return result
-    handed, answer = result
-    scored = worker.from_bytes(answer.get())
-    if handed is not None:
-        handoff.release(handed)
+    ticket, handed = result
+    scored = others.result(ticket)
+    handoff.release(handed)
     return scored
 
 
-def _done(result: Any) -> bool:
-    return isinstance(result, pa.Table) or bool(result[1].ready())
+def _done(result: pa.Table | tuple[Ticket, Handed], others: Workers) -> bool:
+    return isinstance(result, pa.Table) or others.ready(result[0])
 
 
 def _empty_results(explain: bool) -> pa.Table:

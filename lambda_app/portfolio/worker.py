@@ -8,13 +8,14 @@ from __future__ import annotations
 import gc
 import importlib.abc
 import sys
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from lambda_app.core.catboost_lean import import_catboost_lean
-from lambda_app.portfolio.handoff import Handed, take
+from lambda_app.portfolio.handoff import take
 from lambda_app.portfolio.process import keep_freed_memory
 
 if TYPE_CHECKING:
@@ -43,11 +44,30 @@ class _NoPandas(importlib.abc.MetaPathFinder):
             raise ModuleNotFoundError("pandas is not used by loan-risk score's processes", name=name)
 
 
-def start() -> None:
-    """A worker process's initializer: the start-up of lambda_app.portfolio.process (the
-    environment it sets is inherited already) and no pandas."""
+def serve(pipe: Connection, model_dir: str) -> None:
+    """A scoring process's life (lambda_app.portfolio.workers): the start-up of
+    lambda_app.portfolio.process (the environment it sets is inherited already) and no pandas,
+    the bundle loaded, then each chunk sent down the pipe scored and its results sent back,
+    until the reading process says stop (None) or goes."""
     keep_freed_memory()
     without_pandas()
+    load(model_dir)
+    while True:
+        try:
+            task = pipe.recv()
+        except EOFError:
+            return
+        if task is None:
+            return
+        handed, typed, explain = task
+        try:
+            answer: tuple[BaseException | None, bytes] = (
+                None,
+                to_bytes(score(model_dir, take(handed), typed, explain)),
+            )
+        except Exception as e:  # the reading process raises it: the run stops as it would with one process
+            answer = (e, b"")
+        pipe.send(answer)
 
 
 def load(model_dir: str) -> None:
@@ -66,15 +86,6 @@ def score(model_dir: str, table: pa.Table, typed: bool, explain: bool) -> pa.Tab
     from lambda_app.portfolio.chunk import score_chunk
 
     return score_chunk(_scorers[model_dir], table, typed=typed, explain=explain)
-
-
-def score_handed(model_dir: str, chunk: Handed | bytes, typed: bool, explain: bool) -> bytes:
-    """`score` for a chunk handed over by the reading process: in a shared slot
-    (lambda_app.portfolio.handoff), or as an Arrow IPC stream when no slot had room. Its results
-    go back as an IPC stream, where pickling the table (what multiprocessing does with it) would
-    copy every buffer several times over."""
-    table = take(chunk) if isinstance(chunk, Handed) else from_bytes(chunk)
-    return to_bytes(score(model_dir, table, typed, explain))
 
 
 def to_bytes(table: pa.Table) -> bytes:

@@ -213,7 +213,7 @@ def test_the_worker_is_spawned_while_another_thread_runs() -> None:
 def test_a_full_shared_memory_does_not_stop_the_run(
     portfolio_csv: Path, bundle_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """No room for a chunk in /dev/shm: it goes to the worker as bytes, the same file comes out."""
+    """No room for a chunk in /dev/shm: this process scores it itself, the same file comes out."""
     import os
 
     def full(*_: object) -> None:
@@ -225,3 +225,30 @@ def test_a_full_shared_memory_does_not_stop_the_run(
     monkeypatch.setattr(os, "ftruncate", full)
     assert main(["--in", str(portfolio_csv), "--out", str(two), "--model", str(bundle_dir), "--workers", "2"]) == 0
     assert two.read_bytes() == alone.read_bytes()
+
+
+def test_a_worker_that_dies_stops_the_run_with_a_message(
+    portfolio_csv: Path, bundle_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """The other scoring process killed mid-run (as the kernel does when memory runs out): the
+    run stops at once with one line saying so, and the output is not written."""
+    import os
+
+    from lambda_app.portfolio import run as pipeline
+    from lambda_app.portfolio import worker
+
+    here = os.getpid()
+    score = worker.score
+
+    def dies_in_the_worker(*args: Any) -> Any:
+        if os.getpid() != here:
+            os._exit(137)
+        return score(*args)
+
+    monkeypatch.setattr(pipeline, "start_method", lambda: "fork")  # the worker runs this module as patched
+    monkeypatch.setattr(worker, "score", dies_in_the_worker)
+    out = tmp_path / "scores.csv"
+    assert main(["--in", str(portfolio_csv), "--out", str(out), "--model", str(bundle_dir), "--workers", "2"]) == 1
+    err = capsys.readouterr().err
+    assert "a scoring process stopped (exit code 137)" in err and err.count("\n") == 1
+    assert not out.exists() and not (tmp_path / "scores.csv.partial").exists()
