@@ -79,7 +79,7 @@ class Handoff:
         self._made = 0
 
     def put(self, table: pa.Table) -> Handed | None:
-        """The chunk in a slot; None when there is no room for it (the caller sends it some other way)."""
+        """The chunk in a slot; None when there is no room for it (the caller scores it itself)."""
         if self._free:
             slot = self._free.pop()
         else:
