@@ -24,7 +24,7 @@ from lambda_app.portfolio.sink import Sink
 from lambda_app.portfolio.source import ID, Chunk, Source
 from lambda_app.portfolio.workers import Ticket, Workers
 
-IN_FLIGHT_PER_WORKER = 2
+IN_FLIGHT_PER_WORKER = 4
 
 
 @dataclass
@@ -136,9 +136,11 @@ def _collect(result: pa.Table | tuple[Ticket, Handed], others: Workers, handoff:
     if isinstance(result, pa.Table):
         return result
     ticket, handed = result
-    scored = others.result(ticket)
+    answer = others.result(ticket)
+    if isinstance(answer, Handed):
+        return handoff.results(answer)
     handoff.release(handed)
-    return scored
+    return worker.from_bytes(answer)
 
 
 def _done(result: pa.Table | tuple[Ticket, Handed], others: Workers) -> bool:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from lambda_app.core.catboost_lean import import_catboost_lean
-from lambda_app.portfolio.handoff import take
+from lambda_app.portfolio.handoff import Handed, give_back, take
 from lambda_app.portfolio.process import keep_freed_memory
 
 if TYPE_CHECKING:
@@ -47,8 +47,9 @@ class _NoPandas(importlib.abc.MetaPathFinder):
 def serve(pipe: Connection, model_dir: str) -> None:
     """A scoring process's life (lambda_app.portfolio.workers): the start-up of
     lambda_app.portfolio.process (the environment it sets is inherited already) and no pandas,
-    the bundle loaded, then each chunk sent down the pipe scored and its results sent back,
-    until the reading process says stop (None) or goes."""
+    the bundle loaded, then each chunk sent down the pipe scored and its results written back
+    in its slot (or sent as an IPC stream when the slot cannot grow to hold them), until the
+    reading process says stop (None) or goes."""
     keep_freed_memory()
     without_pandas()
     load(model_dir)
@@ -60,13 +61,12 @@ def serve(pipe: Connection, model_dir: str) -> None:
         if task is None:
             return
         handed, typed, explain = task
+        answer: tuple[BaseException | None, Handed | bytes | None]
         try:
-            answer: tuple[BaseException | None, bytes] = (
-                None,
-                to_bytes(score(model_dir, take(handed), typed, explain)),
-            )
+            results = score(model_dir, take(handed), typed, explain)
+            answer = (None, give_back(handed, results) or to_bytes(results))
         except Exception as e:  # the reading process raises it: the run stops as it would with one process
-            answer = (e, b"")
+            answer = (e, None)
         pipe.send(answer)
 
 

@@ -1,5 +1,5 @@
 """The other scoring processes of a run, each behind a pipe of its own: a chunk goes out as
-the place it lies (lambda_app.portfolio.handoff), its results come back as an Arrow IPC stream.
+the place it lies (lambda_app.portfolio.handoff), and its results come back the same way.
 
 The reading process's one thread does all the talking. multiprocessing.Pool keeps three
 threads for it, which woke for every chunk and took the interpreter lock from the thread
@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
-
-import pyarrow as pa
 
 from lambda_app.portfolio import worker
 from lambda_app.portfolio.handoff import Handed
@@ -67,13 +65,15 @@ class Workers:
         """Whether collecting the oldest ticket of its process would not wait."""
         return bool(self._talk(ticket.worker, ticket.worker.pipe.poll))
 
-    def result(self, ticket: Ticket) -> pa.Table:
-        """The results of the oldest uncollected ticket of its process (waiting for them)."""
-        error, data = self._talk(ticket.worker, ticket.worker.pipe.recv)
+    def result(self, ticket: Ticket) -> Handed | bytes:
+        """Where the results of the oldest uncollected ticket of its process are (waiting for
+        them): in the chunk's slot, or an IPC stream."""
+        error, answer = self._talk(ticket.worker, ticket.worker.pipe.recv)
         ticket.worker.waiting -= 1
         if error is not None:
             raise error
-        return worker.from_bytes(data)
+        assert isinstance(answer, Handed | bytes)
+        return answer
 
     def _talk(self, target: _Worker, call: Any) -> Any:
         try:

@@ -252,3 +252,17 @@ def test_a_worker_that_dies_stops_the_run_with_a_message(
     err = capsys.readouterr().err
     assert "a scoring process stopped (exit code 137)" in err and err.count("\n") == 1
     assert not out.exists() and not (tmp_path / "scores.csv.partial").exists()
+
+
+def test_results_with_no_room_in_the_slot_come_back_down_the_pipe(
+    portfolio_csv: Path, bundle_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lambda_app.portfolio import run as pipeline
+    from lambda_app.portfolio import worker
+
+    alone, two = tmp_path / "one.csv", tmp_path / "two.csv"
+    assert main(["--in", str(portfolio_csv), "--out", str(alone), "--model", str(bundle_dir), "--workers", "1"]) == 0
+    monkeypatch.setattr(pipeline, "start_method", lambda: "fork")  # the worker runs this module as patched
+    monkeypatch.setattr(worker, "give_back", lambda *_: None)
+    assert main(["--in", str(portfolio_csv), "--out", str(two), "--model", str(bundle_dir), "--workers", "2"]) == 0
+    assert two.read_bytes() == alone.read_bytes()

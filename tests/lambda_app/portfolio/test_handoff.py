@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from lambda_app.portfolio.handoff import Handed, Handoff, take
+from lambda_app.portfolio.handoff import Handed, Handoff, give_back, take
 
 
 def _table(rows: int, tag: str) -> pa.Table:
@@ -60,7 +60,7 @@ def test_the_files_go_when_the_run_ends() -> None:
 
 
 def test_a_slot_without_room_says_so_instead_of_failing_later(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A full /dev/shm (or disk): no slot, and the caller sends the chunk another way."""
+    """A full /dev/shm (or disk): no slot, and the caller scores the chunk itself."""
 
     def full(*_: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -69,3 +69,38 @@ def test_a_slot_without_room_says_so_instead_of_failing_later(monkeypatch: pytes
     monkeypatch.setattr(os, "ftruncate", full)
     with Handoff() as handoff:
         assert handoff.put(_table(4, "a")) is None
+
+
+def test_results_come_back_in_the_chunks_slot_and_the_slot_is_free_again() -> None:
+    with Handoff() as handoff:
+        handed = _put(handoff, _table(1_000, "a"))
+        take(handed)
+        results = pa.table({"risk_score": pa.array([1.5] * 1_000)})
+        answer = give_back(handed, results)
+        assert answer is not None and answer.path == handed.path
+        assert handoff.results(answer).equals(results)
+        assert _put(handoff, _table(3, "b")).path == handed.path  # the same slot, reused
+
+
+def test_results_larger_than_the_chunk_grow_its_slot() -> None:
+    """With --explain a chunk's reasons can outweigh its cells: the worker grows the file, and
+    the reading side maps it again to read them."""
+    with Handoff() as handoff:
+        handed = _put(handoff, _table(10, "a"))
+        larger = pa.table({"reasons": pa.array(["CreditScore -2.0; Age +1.5" * 20] * 20_000)})
+        answer = give_back(handed, larger)
+        assert answer is not None and answer.size > Path(handed.path).stat().st_size // 2
+        assert handoff.results(answer).equals(larger)
+
+
+def test_results_with_no_room_to_grow_are_sent_another_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    with Handoff() as handoff:
+        handed = _put(handoff, _table(10, "a"))
+
+        def full(*_: object) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(os, "posix_fallocate", full, raising=False)
+        monkeypatch.setattr(os, "ftruncate", full)
+        assert give_back(handed, pa.table({"reasons": pa.array(["x" * 100] * 100_000)})) is None
+        handoff.release(handed)
