@@ -23,7 +23,7 @@ with lean_start_up():  # before numpy and pyarrow load: lambda_app.portfolio.pro
     from lambda_app.portfolio.progress import Progress
     from lambda_app.portfolio.run import Summary, run
     from lambda_app.portfolio.sink import Sink
-    from lambda_app.portfolio.source import InputError, Source
+    from lambda_app.portfolio.source import CHUNK_ROWS, EXPLAINED_CHUNK_ROWS, InputError, Source
     from lambda_app.portfolio.worker import without_pandas
     from lambda_app.portfolio.workers import WorkerLost
     from lambda_app.settings import cpu_workers, get_settings
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None, prog: str = "loan-risk score") -> int:
         read_manifest(model_dir)  # a bad bundle (missing, corrupt, other schema) stops here, not in every worker
         with tempfile.TemporaryDirectory(prefix="loan-risk-in-") as staging:
             local = storage.download(args.source, Path(staging)) if storage.is_s3(args.source) else Path(args.source)
-            source = Source(local)
+            source = Source(local, EXPLAINED_CHUNK_ROWS if args.explain else CHUNK_ROWS)
             if source.missing:
                 print(
                     f"warning: {local.name} lacks column(s) {', '.join(source.missing)}: every row will fail",

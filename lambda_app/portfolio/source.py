@@ -16,8 +16,11 @@ import pyarrow.parquet as pq
 from lambda_app.core.schema import FEATURES
 
 ID = "id"
-CHUNK_BYTES = 4 << 20  # a CSV block: about 25,000 rows of this schema
 CHUNK_ROWS = 25_000  # a Parquet batch
+CHUNK_BYTES = 4 << 20  # a CSV block: about CHUNK_ROWS rows of this schema
+# With reasons a row costs some three hundred times more to score: chunks of a second or less,
+# so that the processes share even a small file and the progress line moves.
+EXPLAINED_CHUNK_ROWS = CHUNK_ROWS // 16
 
 Format = Literal["csv", "parquet"]
 
@@ -46,10 +49,12 @@ def format_of(path: Path) -> Format:
 class Source:
     """Open (and check) an input file; `chunks()` streams it."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, chunk_rows: int = CHUNK_ROWS) -> None:
         if not path.is_file():
             raise InputError(f"no such file: {path}")
         self.path = path
+        self.chunk_rows = chunk_rows
+        self.block_bytes = CHUNK_BYTES * chunk_rows // CHUNK_ROWS
         self.format = format_of(path)
         self.size = path.stat().st_size
         names = self._parquet_names() if self.format == "parquet" else self._csv_names()
@@ -71,11 +76,11 @@ class Source:
 
     def estimated_rows(self) -> float | None:
         """The file's rows (Parquet: from its metadata; CSV: from the bytes per row so far, as
-        each block of CHUNK_BYTES becomes one chunk); None when unknown (a gzipped CSV)."""
+        each block of `block_bytes` becomes one chunk); None when unknown (a gzipped CSV)."""
         if self.total_rows is not None:
             return float(self.total_rows)
         if self._blocks and self.size and not self.path.name.lower().endswith(".gz"):
-            return self._rows_read * self.size / (self._blocks * CHUNK_BYTES)
+            return self._rows_read * self.size / (self._blocks * self.block_bytes)
         return None
 
     def _parquet_names(self) -> list[str]:
@@ -125,7 +130,7 @@ class Source:
         try:
             # One thread, as the CSV reader: the other cores are scoring, and decoding a batch's
             # columns on Arrow's pool only adds the hand-offs.
-            for batch in self._parquet.iter_batches(batch_size=CHUNK_ROWS, columns=wanted, use_threads=False):
+            for batch in self._parquet.iter_batches(batch_size=self.chunk_rows, columns=wanted, use_threads=False):
                 n = batch.num_rows
                 yield Chunk(pa.Table.from_batches([batch]), np.arange(start, start + n, dtype=np.int64))
                 start += n
@@ -144,7 +149,7 @@ class Source:
             return "skip"
 
         options = {
-            "ReadOptions": pcsv.ReadOptions(block_size=CHUNK_BYTES, use_threads=False),
+            "ReadOptions": pcsv.ReadOptions(block_size=self.block_bytes, use_threads=False),
             # Every cell as text, as core.batch reads a CSV: validation parses numbers itself. The
             # schema's cells as bytes, which validation reads as UTF-8 only where it has to: a
             # cell that is not UTF-8 fails its row (lambda_app.portfolio.validate), where a
