@@ -124,7 +124,9 @@ _mapped: dict[str, pa.MemoryMappedFile] = {}
 def take(handed: Handed) -> pa.Table:
     """The worker's side: the chunk's table, its buffers views of the shared mapping (until
     `give_back` writes over them)."""
-    return pa.ipc.open_stream(_mapping(handed.path, handed.size).read_at(handed.size, 0)).read_all()
+    file = _mapping(handed.path, handed.size)
+    file.seek(0)
+    return pa.ipc.open_stream(file.read_buffer(handed.size)).read_all()  # read_at would copy it into bytes
 
 
 def give_back(handed: Handed, table: pa.Table) -> Handed | None:
