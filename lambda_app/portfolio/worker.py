@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import importlib.abc
+import signal
 import sys
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -50,6 +51,9 @@ def serve(pipe: Connection, model_dir: str) -> None:
     the bundle loaded, then each chunk sent down the pipe scored and its results written back
     in its slot (or sent as an IPC stream when the slot cannot grow to hold them), until the
     reading process says stop (None) or goes."""
+    # Ctrl-C reaches every process of the terminal's group: the reading process handles it, and
+    # ends this one (a KeyboardInterrupt here would print a traceback over its one-line message).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     keep_freed_memory()
     without_pandas()
     load(model_dir)

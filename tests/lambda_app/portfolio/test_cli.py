@@ -266,3 +266,35 @@ def test_results_with_no_room_in_the_slot_come_back_down_the_pipe(
     monkeypatch.setattr(worker, "give_back", lambda *_: None)
     assert main(["--in", str(portfolio_csv), "--out", str(two), "--model", str(bundle_dir), "--workers", "2"]) == 0
     assert two.read_bytes() == alone.read_bytes()
+
+
+def test_ctrl_c_stops_every_process_with_one_line(portfolio_csv: Path, bundle_dir: Path, tmp_path: Path) -> None:
+    """Ctrl-C reaches the command and its worker (one process group): one line, exit 130, no
+    traceback from either, and no output left behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    lines = portfolio_csv.read_text().splitlines()
+    big = tmp_path / "big.csv"
+    with big.open("w") as f:
+        f.write(lines[0] + "\n")
+        body = "\n".join(line for line in lines[1:] if not line.startswith("A-bad")) + "\n"
+        for _ in range(400):  # 600,000 rows: a run of a second or two
+            f.write(body)
+    out = tmp_path / "scores.csv"
+    command = [sys.executable, "-m", "lambda_app.cli", "score", "--in", str(big), "--out", str(out)]
+    command += ["--model", str(bundle_dir), "--workers", "2"]
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    partial = tmp_path / "scores.csv.partial"
+    deadline = time.monotonic() + 60
+    while not partial.exists() and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert run.poll() is None, "the run ended before it could be interrupted"
+    os.killpg(run.pid, signal.SIGINT)
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 130
+    assert err.strip() == f"loan-risk score: interrupted; {out} was not written (run the command again)"
+    assert not out.exists() and not partial.exists()
