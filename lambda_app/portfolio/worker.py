@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import importlib.abc
+import pickle
 import signal
 import sys
 from multiprocessing.connection import Connection
@@ -71,7 +72,10 @@ def serve(pipe: Connection, model_dir: str) -> None:
             answer = (None, give_back(handed, results) or to_bytes(results))
         except Exception as e:  # the reading process raises it: the run stops as it would with one process
             answer = (e, None)
-        pipe.send(answer)
+        try:
+            pipe.send(answer)
+        except (pickle.PicklingError, TypeError, AttributeError):  # an exception that does not pickle: its words
+            pipe.send((RuntimeError(f"{type(answer[0]).__name__}: {answer[0]}"), None))
 
 
 def load(model_dir: str) -> None:

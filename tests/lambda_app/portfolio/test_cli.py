@@ -298,3 +298,29 @@ def test_ctrl_c_stops_every_process_with_one_line(portfolio_csv: Path, bundle_di
     assert run.returncode == 130
     assert err.strip() == f"loan-risk score: interrupted; {out} was not written (run the command again)"
     assert not out.exists() and not partial.exists()
+
+
+def test_an_error_in_the_worker_stops_the_run_with_its_own_words(
+    portfolio_csv: Path, bundle_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unexpected error while the worker scores a chunk is raised here, as it would be with
+    one process, even when the exception itself cannot be sent (it holds a lock, say)."""
+    import threading
+
+    from lambda_app.portfolio import run as pipeline
+    from lambda_app.portfolio import worker
+
+    class Unsendable(Exception):
+        def __init__(self) -> None:
+            super().__init__("the model input is not what it should be")
+            self.lock = threading.Lock()
+
+    def fails(*_: Any) -> Any:
+        raise Unsendable()
+
+    monkeypatch.setattr(pipeline, "start_method", lambda: "fork")  # the worker runs this module as patched
+    monkeypatch.setattr(worker, "score", fails)
+    out = tmp_path / "scores.csv"
+    with pytest.raises(RuntimeError, match="Unsendable: the model input is not what it should be"):
+        main(["--in", str(portfolio_csv), "--out", str(out), "--model", str(bundle_dir), "--workers", "2"])
+    assert not out.exists() and not (tmp_path / "scores.csv.partial").exists()
