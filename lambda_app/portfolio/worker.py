@@ -1,7 +1,8 @@
 """Scoring a chunk in whichever process holds it: a worker process of `loan-risk score`, or the
-reading process itself when the workers are busy. Each process loads the bundle once, on its
-first chunk; a worker process starts with what scoring needs and nothing else (no S3 client,
-no file writers, no pandas)."""
+reading process itself when the workers are busy. Each process loads the bundle once (the
+reading process before it starts the workers, so that a forked worker has it already); a
+worker process starts with what scoring needs and nothing else (no S3 client, no file
+writers, no pandas)."""
 
 from __future__ import annotations
 
