@@ -92,21 +92,17 @@ def run(
         with Workers(workers - 1, bundle, start_method()) as others, Handoff() as handoff:
             # In input order: the chunk and its results (a table scored here, or a ticket and its slot).
             pending: deque[tuple[Chunk, pa.Table | tuple[Ticket, Handed]]] = deque()
-            away = 0  # chunks handed to the other processes and not yet collected
             for chunk in source.chunks():
                 table = chunk.table.select(source.columns)
-                handed = handoff.put(table) if away < (workers - 1) * IN_FLIGHT_PER_WORKER else None
+                handed = handoff.put(table) if others.waiting < (workers - 1) * IN_FLIGHT_PER_WORKER else None
                 if handed is not None:
                     pending.append((chunk, (others.send(handed, source.typed, explain), handed)))
-                    away += 1
                 else:  # the others are busy (or there is no room to hand it over): scored here
                     pending.append((chunk, worker.score(bundle, table, source.typed, explain)))
                 # Write what is done in order; wait only when too much is held.
                 while pending and (_done(pending[0][1], others) or len(pending) > workers * IN_FLIGHT_PER_WORKER):
                     done, result = pending.popleft()
                     finish(done, _collect(result, others, handoff))
-                    if not isinstance(result, pa.Table):
-                        away -= 1
             while pending:
                 done, result = pending.popleft()
                 finish(done, _collect(result, others, handoff))

@@ -53,6 +53,11 @@ class Workers:
             there.close()  # only the process holds its end: its death is an end of file here
             self._workers.append(_Worker(process, here))
 
+    @property
+    def waiting(self) -> int:
+        """Chunks sent to the processes and not yet collected."""
+        return sum(w.waiting for w in self._workers)
+
     def send(self, handed: Handed, typed: bool, explain: bool) -> Ticket:
         """To the process with the fewest chunks waiting. Each process answers in the order it
         was sent chunks, so collecting tickets in the order they were sent gets each its own."""
